@@ -1,0 +1,101 @@
+"""What a sheet becomes once read: its layout (columns with letters and headers) and its rows.
+
+A :class:`Row` holds the row number the spreadsheet shows and, per canonical field, the value as
+the seller meant it (already normalised: ``"12345"`` for a SKU typed as a number, a ``Decimal``
+for ``"19.99"``, a ``date`` for an Excel date). Blank cells are absent: a blank means "leave
+unchanged". The column of a field comes from the shared :class:`SheetLayout`, so a row costs one
+small dict, whatever its width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from feeds_kit.issues import Location
+
+
+def column_letter(index: int) -> str:
+    """Excel column letter of a 0-based column index (0 -> ``A``, 27 -> ``AB``)."""
+    letters = ""
+    n = index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of the sheet: 0-based ``index``, Excel ``letter``, ``header`` as written in the
+    file, and the canonical ``field`` it maps to (``None`` for an unknown column)."""
+
+    index: int
+    letter: str
+    header: str
+    field: str | None = None
+
+
+@dataclass(slots=True)
+class SheetLayout:
+    """The structure found in a sheet: where the headers are and what each column means.
+
+    ``family`` names the layout (``native``, ``price-inventory-flat``, ``inventory-loader``,
+    ``fptcustom``, ``unified``, ...); ``header_row`` and ``data_row`` are spreadsheet row numbers.
+    ``notes`` carries reader facts worth telling the user (encoding fallback, delimiter, ...).
+    """
+
+    file: str
+    sheet: str | None
+    kind: str | None
+    header_row: int
+    data_row: int
+    columns: list[Column]
+    family: str = "native"
+    format: str = "xlsx"
+    encoding: str | None = None
+    delimiter: str | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def column_for(self, field_name: str) -> Column | None:
+        """The column a canonical field came from, if the sheet has it."""
+        for col in self.columns:
+            if col.field == field_name:
+                return col
+        return None
+
+    def fields(self) -> dict[str, Column]:
+        """Canonical field -> column, for the mapped columns."""
+        return {c.field: c for c in self.columns if c.field is not None}
+
+    def where(self, row: int | None = None, field_name: str | None = None,
+              sku: str | None = None) -> Location:
+        """A :class:`Location` for a row (and a field's column) of this sheet."""
+        col = self.column_for(field_name) if field_name else None
+        return Location(
+            file=self.file,
+            sheet=self.sheet,
+            row=row,
+            column=col.letter if col else None,
+            header=col.header if col else None,
+            field=field_name,
+            sku=sku,
+        )
+
+
+@dataclass(slots=True)
+class Row:
+    """One data row: spreadsheet row ``number`` and normalised ``values`` by canonical field.
+
+    ``raw`` keeps, per field, the value as read when normalisation changed it, so messages can
+    quote what the seller typed.
+    """
+
+    number: int
+    values: dict[str, Any]
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sku(self) -> str | None:
+        sku = self.values.get("sku")
+        return None if sku is None else str(sku)
