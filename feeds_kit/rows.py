@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from feeds_kit.issues import Location
+from feeds_kit.issues import Issue, Location
 
 
 def column_letter(index: int) -> str:
@@ -88,12 +88,15 @@ class Row:
     """One data row: spreadsheet row ``number`` and normalised ``values`` by canonical field.
 
     ``raw`` keeps, per field, the value as read when normalisation changed it, so messages can
-    quote what the seller typed.
+    quote what the seller typed. ``extra`` holds the values of unknown columns by header.
     """
 
     number: int
     values: dict[str, Any]
     raw: dict[str, Any] = field(default_factory=dict)
+    #: Findings made while reading and normalising this row's cells.
+    issues: list[Issue] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sku(self) -> str | None:
