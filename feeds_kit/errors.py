@@ -137,6 +137,13 @@ class UploadError(FeedsKitError):
     exit_code = EXIT_OPERATIONAL
 
 
+class UploadExpiredError(UploadError):
+    """The presigned URL expired before the PUT (S3 answered 403 "Request has expired").
+
+    The document must be created again with ``createFeedDocument``.
+    """
+
+
 class FeedFailedError(FeedsKitError):
     """A feed ended FATAL or CANCELLED. Context: ``feed_id``, ``status``."""
 
