@@ -26,7 +26,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import PurePath
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
@@ -34,6 +34,9 @@ from rich.table import Table
 from rich.text import Text
 
 from feeds_kit.issues import CATALOGUE, Issue, Report, Severity, Source
+
+if TYPE_CHECKING:
+    from feeds_kit.journal import Submission
 
 __all__ = [
     "CSV_COLUMNS",
@@ -462,3 +465,65 @@ def write_csv(report: Report, stream: IO[str]) -> None:
                 _csv_cell(issue.value),
             ]
         )
+
+
+def submission_to_json(submission: Submission) -> dict[str, Any]:
+    """A journal submission as the ``submission`` object of the JSON output (no secrets: the
+    journal holds none)."""
+    return {
+        "id": submission.id,
+        "state": submission.state.value,
+        "note": submission.note,
+        "source": submission.source,
+        "sheet": submission.sheet,
+        "kind": submission.kind,
+        "profile": submission.profile,
+        "sellerId": submission.seller_id,
+        "region": submission.region,
+        "marketplaceIds": list(submission.marketplace_ids),
+        "feedType": submission.feed_type,
+        "createdAt": _iso_time(submission.created_at),
+        "updatedAt": _iso_time(submission.updated_at),
+        "rows": submission.rows,
+        "messages": submission.messages,
+        "skippedRows": list(submission.skipped_rows),
+        "chunks": [
+            {
+                "index": chunk.index + 1,
+                "messages": chunk.message_count,
+                "bytes": chunk.size,
+                "marketplaceIds": list(chunk.marketplace_ids),
+                "state": chunk.state.value,
+                "feedDocumentId": chunk.document_id,
+                "feedId": chunk.feed_id,
+                "processingStatus": chunk.processing_status,
+                "resultFeedDocumentId": chunk.result_document_id,
+                "summary": chunk.summary,
+                "attention": chunk.attention,
+            }
+            for chunk in submission.chunks
+        ],
+    }
+
+
+def _iso_time(timestamp: float | None) -> str | None:
+    if not timestamp:
+        return None
+    return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).isoformat(timespec="seconds")
+
+
+def write_json_submission(submission: Submission, stream: IO[str]) -> None:
+    """``{"version": 1, "command": "submit", "submission": {...}}`` for a run that did not wait."""
+    document = {"version": JSON_VERSION, "command": "submit", "exitCode": 0,
+                "submission": submission_to_json(submission)}
+    stream.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_json_history(submissions: Iterable[Submission], stream: IO[str]) -> None:
+    """``{"version": 1, "command": "history", "submissions": [...]}``, newest first."""
+    document = {
+        "version": JSON_VERSION,
+        "command": "history",
+        "submissions": [submission_to_json(s) for s in submissions],
+    }
+    stream.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")

@@ -86,7 +86,7 @@ def test_parse_faults(spec: str, rules: list[FaultRule]) -> None:
         (
             "getFeed:stuck",
             'fault action "stuck" in "getFeed:stuck" does not apply to getFeed: '
-            "use one of 500, 503, drop-after, drop-before, throttle.",
+            "use one of 500, 503, delay, drop-after, drop-before, throttle.",
         ),
         (
             "getFeed",

@@ -13,7 +13,7 @@ import re
 import threading
 from dataclasses import dataclass
 
-_HTTP_FAULTS = frozenset({"throttle", "500", "503", "drop-before", "drop-after"})
+_HTTP_FAULTS = frozenset({"throttle", "500", "503", "drop-before", "drop-after", "delay"})
 
 #: Fault scopes and the actions each accepts.
 SCOPES: dict[str, frozenset[str]] = {
@@ -27,7 +27,8 @@ SCOPES: dict[str, frozenset[str]] = {
     "getDefinitionsProductType": _HTTP_FAULTS,
     "searchDefinitionsProductTypes": _HTTP_FAULTS,
     "token": frozenset({"500", "503", "drop-before", "drop-after", "expire-early"}),
-    "upload": frozenset({"expire", "signature", "500", "503", "drop-before", "drop-after"}),
+    "upload": frozenset({"expire", "signature", "500", "503", "drop-before", "drop-after",
+                         "delay"}),
     "download": frozenset({"expire", "500", "503", "drop-before", "truncate"}),
     "feed": frozenset({"stuck", "fatal"}),
     "report": frozenset({"double-gzip", "windows-1252", "truncate", "corrupt"}),
@@ -43,6 +44,7 @@ _ALIASES = {"drop": "drop-before", "cp1252": "windows-1252"}
 #: Actions that take an argument, with a check and the sentence saying what is allowed.
 _ARGS = {
     "expire-early": "a number of seconds of 0 or more (default 0)",
+    "delay": "a number of seconds of 0 or more (default 1)",
     "fatal": "no-report (default: a report is written)",
     "truncate": "a fraction of the body between 0 and 1 (default 0.5)",
 }
@@ -82,8 +84,10 @@ class FaultRule:
 
     @property
     def seconds(self) -> float:
-        """The argument as seconds (``expire-early``)."""
-        return float(self.arg) if self.arg is not None else 0.0
+        """The argument as seconds (``expire-early``: default 0; ``delay``: default 1)."""
+        if self.arg is not None:
+            return float(self.arg)
+        return 1.0 if self.action == "delay" else 0.0
 
     @property
     def fraction(self) -> float:

@@ -368,9 +368,11 @@ def _route(request: Request) -> tuple[str | None, dict[str, str]]:
 
 
 def _after(reply: Reply, fault: FaultRule | None) -> Reply:
-    """The handler's reply, dropped on the floor when the fault says so."""
+    """The handler's reply, dropped on the floor or held back when the fault says so."""
     if fault is not None and fault.action == "drop-after":
         reply.drop = Drop.AFTER
+    if fault is not None and fault.action == "delay":
+        reply.delay = fault.seconds
     return reply
 
 
@@ -465,6 +467,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             logger.exception("simulator failed on %s %s", self.command, split.path)
             reply = api_error(500, "InternalFailure", "We encountered an internal error.")
+        if reply.delay > 0:
+            # Real time on purpose: the delay exists to let a test act while it lasts.
+            time.sleep(reply.delay)
         if reply.drop is not None:
             self.close_connection = True
             with contextlib.suppress(OSError):

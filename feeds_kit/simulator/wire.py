@@ -54,6 +54,9 @@ class Reply:
     headers: list[tuple[str, str]] = field(default_factory=list)
     drop: Drop | None = None
     truncate_to: int | None = None
+    #: Seconds to hold the answer after the request took effect (fault ``delay``), so a test
+    #: can stop the client in that window.
+    delay: float = 0.0
 
     def header(self, name: str) -> str | None:
         """The first value of a response header, ``None`` when absent."""
