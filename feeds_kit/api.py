@@ -621,10 +621,12 @@ def check_auth(settings: Settings, *, client: FeedsClient | None = None) -> Auth
         if error.status not in (403, 404):
             raise
         client.get_feeds(feed_types=["JSON_LISTINGS_FEED"], page_size=1)
-        note = (
-            "The Feeds API answered; the marketplaces could not be listed (the application "
-            "lacks the Sellers API role)."
+        reason = (
+            "the application lacks the Selling Partner Insights role"
+            if error.status == 403
+            else "this endpoint has no Sellers API"
         )
+        note = f"The Feeds API answered; the marketplaces could not be listed ({reason})."
     return AuthCheck(
         sources=settings.describe(),
         seller_id=settings.seller_id,

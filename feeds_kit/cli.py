@@ -784,6 +784,9 @@ def auth_check(profile: str | None, local: bool) -> None:
     console = _stdout()
     console.print("Credentials work.")
     for name, where in result.sources.items():
+        # AWS settings only matter when SigV4 signing is configured.
+        if name.startswith(("aws_", "role_arn")) and not settings.sigv4_enabled:
+            continue
         console.print(f"  {name}: {where}")
     if result.seller_id:
         console.print(f"  seller: {result.seller_id}")
@@ -886,6 +889,132 @@ def sandbox_show(sku: str | None, endpoint: str, seller_id: str | None) -> None:
 
     data = api.simulator_listing(endpoint, seller_id=seller_id, sku=sku)
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+# --------------------------------------------------------------------------- product types
+
+
+@cli.group("product-types")
+def product_types_group() -> None:
+    """Amazon product type schemas: fetch, cache and inspect them for listings sheets."""
+
+
+@product_types_group.command("fetch")
+@click.argument("product_type")
+@click.option("--marketplace", "-m", required=True, help="Marketplace code or id (US, DE, ...).")
+@click.option("--locale", help="Locale of titles and descriptions (e.g. en_US, de_DE).")
+@click.option("--profile", "-p", help="Configuration profile.")
+@click.option("--local", is_flag=True, help="Fetch from the embedded local simulator.")
+@handle_errors
+def product_types_fetch(
+    product_type: str, marketplace: str, locale: str | None, profile: str | None, local: bool
+) -> None:
+    """Download a product type's schema (LISTING, and NOT_ENFORCED for partial updates)."""
+    from feeds_kit import product_types
+    from feeds_kit.marketplaces import get_marketplace
+
+    market = get_marketplace(marketplace)
+    with _session(local, profile, market.code) as (settings, client, _waiter):
+        if client is None:
+            from feeds_kit.client import FeedsClient
+
+            client = FeedsClient.from_settings(settings)
+        cache = product_types.ProductTypeCache(settings.home / "product-types")
+        for enforced in (True, False):
+            entry = product_types.fetch(
+                client,
+                product_type,
+                market.id,
+                locale=locale,
+                enforced=enforced,
+                seller_id=settings.seller_id,
+                cache=cache,
+            )
+            _stdout().print(
+                f"Cached {entry.product_type} for {market.code} "
+                f"({'ENFORCED' if enforced else 'NOT_ENFORCED'}, version "
+                f"{entry.version or '?'}): {entry.schema_path}"
+            )
+
+
+@product_types_group.command("list")
+@click.option("--profile", "-p", help="Configuration profile (for its home directory).")
+@handle_errors
+def product_types_list(profile: str | None) -> None:
+    """The product type schemas at hand: cached downloads and the packaged examples."""
+    from rich.table import Table
+
+    from feeds_kit import product_types
+    from feeds_kit.views import marketplace_codes
+
+    settings = _settings(profile)
+    cache = product_types.ProductTypeCache(settings.home / "product-types")
+    entries = cache.entries() + cache.packaged_entries()
+    table = Table(title="Product type schemas", title_justify="left")
+    for column in (
+        "Product type",
+        "Marketplace",
+        "Requirements",
+        "Enforced",
+        "Locale",
+        "Version",
+        "Fetched",
+        "Source",
+    ):
+        table.add_column(column)
+    for entry in entries:
+        table.add_row(
+            entry.product_type,
+            marketplace_codes([entry.marketplace_id]),
+            entry.requirements,
+            "yes" if entry.enforced else "no",
+            entry.locale or "",
+            entry.version or "",
+            entry.fetched_at.strftime("%Y-%m-%d %H:%M") if entry.fetched_at else "",
+            entry.source + (" (derived)" if entry.derived else ""),
+        )
+    _stdout().print(table)
+
+
+@product_types_group.command("show")
+@click.argument("product_type")
+@click.option(
+    "--marketplace", "-m", default="US", show_default=True, help="Marketplace code or id."
+)
+@click.option("--all", "show_all", is_flag=True, help="Also list hidden attributes.")
+@click.option("--profile", "-p", help="Configuration profile (for its home directory).")
+@handle_errors
+def product_types_show(
+    product_type: str, marketplace: str, show_all: bool, profile: str | None
+) -> None:
+    """A product type's attributes, required ones first, as listings columns name them."""
+    from rich.table import Table
+
+    from feeds_kit import product_types
+    from feeds_kit.marketplaces import get_marketplace
+
+    market = get_marketplace(marketplace)
+    settings = _settings(profile)
+    cache = product_types.ProductTypeCache(settings.home / "product-types")
+    entry = cache.load(product_type.upper(), market.id)
+    infos = product_types.describe(entry.schema, entry.property_groups)
+    table = Table(
+        title=f"{entry.product_type} ({market.code}, {entry.source})", title_justify="left"
+    )
+    for column in ("Attribute", "Title", "Required", "Type", "Allowed values", "Limit"):
+        table.add_column(column, overflow="fold")
+    for info in infos:
+        if info.hidden and not show_all:
+            continue
+        required = "yes" if info.required else ("if..." if info.conditional else "")
+        values = ", ".join(str(v) for v in info.enum[:6]) + (" ..." if len(info.enum) > 6 else "")
+        limit = (
+            f"{info.max_bytes} bytes"
+            if info.max_bytes
+            else (f"{info.max_length} chars" if info.max_length else "")
+        )
+        table.add_row(info.name, info.title, required, info.type or "", values, limit)
+    _stdout().print(table)
 
 
 def main() -> None:
