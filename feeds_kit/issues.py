@@ -246,6 +246,26 @@ class Report:
     def by_column(self) -> Counter[tuple[str | None, str | None, Severity]]:
         return Counter((i.column, i.header, i.severity) for i in self.issues)
 
+    def code_titles(self) -> dict[str, str]:
+        """A title per issue code in this report, for summaries by issue type.
+
+        Catalogued codes have their title. Amazon's codes are not catalogued: their message
+        stands in, and when the same code came with different messages (one per SKU, say) the
+        title says how many, so one SKU's message is never passed off as the whole group's.
+        """
+        messages: dict[str, dict[str, None]] = {}
+        for issue in self.issues:
+            messages.setdefault(issue.code, {})[issue.message] = None
+        titles: dict[str, str] = {}
+        for code, seen in messages.items():
+            entry = CATALOGUE.get(code)
+            if entry is not None:
+                titles[code] = entry.title
+                continue
+            first = next(iter(seen))
+            titles[code] = first if len(seen) == 1 else f"{first} (and {len(seen) - 1} similar)"
+        return titles
+
     def with_source(self, source: Source) -> list[Issue]:
         return [i for i in self.issues if i.source is source]
 

@@ -33,7 +33,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from feeds_kit.issues import CATALOGUE, Issue, Report, Severity, Source
+from feeds_kit.issues import Issue, Report, Severity, Source
 
 if TYPE_CHECKING:
     from feeds_kit.journal import Submission
@@ -268,17 +268,12 @@ def _by_code_table(report: Report) -> Table:
     table.add_column("Severity")
     table.add_column("Count", justify="right")
     tally = report.by_code()
-    # Amazon's codes are not in the catalogue: their first message says what they are.
-    first_message: dict[str, str] = {}
-    for issue in report.issues:
-        first_message.setdefault(issue.code, issue.message)
+    titles = report.code_titles()
     for (code, severity), count in sorted(
         tally.items(), key=lambda kv: (-kv[1], _SEVERITY_ORDER[kv[0][1]], kv[0][0])
     ):
-        issue_type = CATALOGUE.get(code)
-        title = issue_type.title if issue_type else first_message[code]
         table.add_row(
-            Text(title),
+            Text(titles[code]),
             Text(code),
             Text(severity.value, style=_SEVERITY_STYLE[severity]),
             f"{count:,}",
