@@ -471,6 +471,24 @@ def resume(
         return outcomes
 
 
+def adopt(
+    submission_id: str,
+    decisions: list[tuple[int, str | None]],
+    *,
+    settings: Settings,
+) -> Submission:
+    """Record a person's decisions for chunks in the attention state: per 0-based chunk index,
+    the feed id Amazon created for it, or ``None`` when it was not taken (send it again)."""
+    from feeds_kit.journal import Journal
+
+    with Journal(settings.home or home_dir()) as journal:
+        submitter = submitter_for(settings, journal=journal)
+        submission = journal.find(submission_id)
+        for index, feed_id in decisions:
+            submission = submitter.adopt(submission.id, index, feed_id)
+        return submission
+
+
 def verdict(
     submission_id: str,
     *,

@@ -700,12 +700,23 @@ def report(
     show_default=True,
     help="Wait for Amazon's verdict after sending what was left.",
 )
+@click.option(
+    "--adopt",
+    metavar="CHUNK=FEED_ID",
+    multiple=True,
+    help="For a chunk that needs attention: the feed Amazon created for it, or CHUNK=none "
+    "when none of the candidates is it (it is then sent again). Needs ID.",
+)
 @handle_errors
-def resume(id: str | None, profile: str | None, wait: bool) -> None:
+def resume(id: str | None, profile: str | None, wait: bool, adopt: tuple[str, ...]) -> None:
     """Finish what a crash or Ctrl-C left half done; never sends a chunk twice."""
     from feeds_kit import views
 
     settings = _settings(profile)
+    if adopt:
+        if id is None:
+            raise click.UsageError("--adopt needs the submission ID.")
+        api.adopt(id, [_parse_adopt(a) for a in adopt], settings=settings)
     outcomes = api.resume(
         id, settings=settings, wait=wait, on_event=views.ProgressPrinter(_stderr())
     )
@@ -716,6 +727,17 @@ def resume(id: str | None, profile: str | None, wait: bool) -> None:
     for outcome in outcomes:
         code = max(code, _show_verdict(outcome, "text", None, None, False, "resume"))
     raise SystemExit(code)
+
+
+def _parse_adopt(text: str) -> tuple[int, str | None]:
+    chunk, sep, feed = text.partition("=")
+    if not sep or not chunk.strip().isdigit() or int(chunk) < 1 or not feed.strip():
+        raise click.BadParameter(
+            f"{text!r}: write CHUNK=FEED_ID (e.g. 2=50012345678) or CHUNK=none",
+            param_hint="--adopt",
+        )
+    value = feed.strip()
+    return int(chunk) - 1, None if value.lower() == "none" else value
 
 
 @cli.command()

@@ -121,8 +121,13 @@ class ProgressPrinter:
                 if outcome == "none":
                     return f"  chunk {i + 1}: Amazon had not taken it; sending again"
                 return f"  chunk {i + 1}: several candidate feeds; a person must decide"
-            case NeedsAttention(index=i, reason=why):
-                return f"[yellow]  chunk {i + 1} needs attention: {why}[/yellow]"
+            case NeedsAttention(index=i, reason=why, candidates=candidates):
+                options = " or ".join(f"{i + 1}={c}" for c in candidates[:3])
+                return (
+                    f"[yellow]  chunk {i + 1} needs attention: {why}. Decide with: feeds-kit "
+                    f"resume {sid} --adopt {options or f'{i + 1}=FEED_ID'} "
+                    f"(or --adopt {i + 1}=none to send it again)[/yellow]"
+                )
             case StatusChanged(index=i, feed_id=feed, status=status, elapsed=elapsed):
                 return f"  feed {feed} (chunk {i + 1}): {status} after {_duration(elapsed)}"
             case Waiting(pending=pending, next_check_in=wait, elapsed=elapsed):
