@@ -26,6 +26,7 @@ from feeds_kit.errors import OutputError, UsageError
 from feeds_kit.feed import BuildResult, FeedBuilder
 from feeds_kit.issues import Report
 from feeds_kit.journal import Submission, file_sha256
+from feeds_kit.listings import ListingValidator
 from feeds_kit.marketplaces import Marketplace, get_marketplace
 from feeds_kit.reading import open_sheet
 from feeds_kit.rows import SheetLayout
@@ -91,7 +92,7 @@ def _run(
     options: SheetOptions,
     marketplace: Marketplace | None,
     limit: int | None,
-    builder_factory: Callable[[SheetLayout], FeedBuilder] | None,
+    builder_factory: Callable[[SheetLayout, RowValidator | ListingValidator], FeedBuilder] | None,
     progress: ProgressCallback | None,
 ) -> tuple[Report, SheetLayout | None, FeedBuilder | None]:
     report = Report(file=str(path), limit=limit)
@@ -109,8 +110,12 @@ def _run(
         report.extend(source.issues)
         if not source.structure_ok:
             return report, layout, None
-        validator = RowValidator(layout, marketplace=marketplace)
-        builder = builder_factory(layout) if builder_factory else None
+        validator: RowValidator | ListingValidator = (
+            ListingValidator(layout, marketplace=marketplace)
+            if layout.kind == "listings"
+            else RowValidator(layout, marketplace=marketplace)
+        )
+        builder = builder_factory(layout, validator) if builder_factory else None
         invalid: set[int] = set()
         total = source.total_rows
         for count, row in enumerate(source.rows(), start=1):
@@ -193,15 +198,16 @@ def build_file(
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.building"
 
-    def factory(layout: SheetLayout) -> FeedBuilder:
+    def factory(layout: SheetLayout, validator: RowValidator | ListingValidator) -> FeedBuilder:
         staging.mkdir(parents=True, exist_ok=True)
-        extra = {"max_messages": chunk_size} if chunk_size else {}
         return FeedBuilder(
             layout,
             seller_id=seller_id,
             output=staging / target.name,
             issue_locale=issue_locale,
-            **extra,
+            # One compiled product-type schema cache for checking and building listings.
+            product_types=getattr(validator, "cache", None),
+            **({"max_messages": chunk_size} if chunk_size else {}),
         )
 
     options = SheetOptions(kind=kind, sheet=sheet, encoding=encoding, engine=engine)
@@ -370,16 +376,31 @@ def submitter_for(
     on_event: Callable[[Event], None] | None = None,
 ) -> Submitter:
     """A :class:`Submitter` wired to ``settings`` (its client, home and journal)."""
-    from feeds_kit.client import FeedsClient
     from feeds_kit.submission import Submitter
 
     return Submitter(
-        client or FeedsClient.from_settings(settings),
+        client or _LazyClient(settings),  # type: ignore[arg-type]
         journal,
         home=settings.home or home_dir(),
         waiter=waiter,
         on_event=on_event,
     )
+
+
+class _LazyClient:
+    """A Feeds client built on first use: reading a finished submission's saved verdict needs
+    no credentials, and should not ask for them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: FeedsClient | None = None
+
+    def __getattr__(self, name: str) -> object:
+        if self._client is None:
+            from feeds_kit.client import FeedsClient
+
+            self._client = FeedsClient.from_settings(self._settings)
+        return getattr(self._client, name)
 
 
 def send(

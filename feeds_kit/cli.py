@@ -180,7 +180,9 @@ def template(
 
     target = output or Path(f"{kind}-template.xlsx")
     market = get_marketplace(marketplace) if marketplace else None
-    written = templates.write_template(kind.lower(), target, marketplace=market)
+    written = templates.write_template(
+        kind.lower(), target, marketplace=market, product_type=product_type
+    )
     _stdout().print(f"Wrote {written}")
 
 

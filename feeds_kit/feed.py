@@ -1,9 +1,13 @@
 """Rows -> ``JSON_LISTINGS_FEED`` documents: messages, chunks, Amazon's schema check, the manifest.
 
-Each valid row becomes one ``PATCH`` message (productType ``PRODUCT``) with ``merge`` patches on
-``/attributes/purchasable_offer`` and/or ``/attributes/fulfillment_availability``, carrying only
-what the row fills: a blank cell means "leave unchanged" on Amazon, so a price-only row never
-touches availability, and no blank optional field is sent as a value that would wipe it.
+Each valid row of an offers (prices, inventory) sheet becomes one ``PATCH`` message (productType
+``PRODUCT``) with ``merge`` patches on ``/attributes/purchasable_offer`` and/or
+``/attributes/fulfillment_availability``, carrying only what the row fills: a blank cell means
+"leave unchanged" on Amazon, so a price-only row never touches availability, and no blank
+optional field is sent as a value that would wipe it. Each valid row of a listings sheet becomes
+one ``UPDATE``, ``PARTIAL_UPDATE`` or ``DELETE`` message (:mod:`feeds_kit.listings`), whose
+manifest entry maps every attribute Amazon may name (``item_name``, ``bullet_point``,
+``purchasable_offer.our_price``) to the column it came from.
 
 Documents are built streaming. One chunk per region is open at a time (normally one): its
 messages are kept as compact orjson bytes, so its size is measured as it grows; a chunk closes
@@ -37,8 +41,10 @@ import orjson
 
 from feeds_kit import resources
 from feeds_kit.errors import FeedsKitError, OutputError, UsageError
+from feeds_kit.listings import ListingLayout, UnbuildableListing
 from feeds_kit.manifest import CellRef, DocumentEntry, Manifest, MessageEntry
 from feeds_kit.marketplaces import BY_ID, Marketplace
+from feeds_kit.product_types import ProductTypeCache
 from feeds_kit.rows import Row, SheetLayout
 from feeds_kit.validation import RowSchema, row_schema
 
@@ -323,6 +329,10 @@ class FeedBuilder:
     ``feed-001.json``, ``feed-002.json``, ... (see :func:`document_paths`). Each document holds at
     most ``max_messages`` messages, fewer than ``max_bytes`` UTF-8 bytes, and the marketplaces of
     one region only.
+
+    For a listings sheet, ``product_types`` is where the product type schemas that type the
+    attribute values are found (pass the validator's, so both see the same schemas; default
+    ``<FEEDS_KIT_HOME>/product-types`` and the packaged fixtures).
     """
 
     def __init__(
@@ -334,6 +344,7 @@ class FeedBuilder:
         max_messages: int = DEFAULT_MAX_MESSAGES,
         max_bytes: int = DEFAULT_MAX_BYTES,
         issue_locale: str | None = None,
+        product_types: ProductTypeCache | None = None,
     ) -> None:
         if not layout.kind:
             raise UsageError(
@@ -360,6 +371,12 @@ class FeedBuilder:
         self._skipped: set[int] = set()
         self._attribute_maps: dict[tuple[Any, ...], dict[str, CellRef]] = {}
         self._finished = False
+        self._listings: ListingLayout | None = None
+        self._product_types = product_types
+        if layout.kind == "listings":
+            self._listings = ListingLayout.from_layout(layout)
+            if self._product_types is None:
+                self._product_types = ProductTypeCache()
         if len(self._prefix) + len(self._suffix) >= max_bytes:
             raise UsageError(f"max_bytes {max_bytes} is too small for even an empty document.")
 
@@ -371,6 +388,9 @@ class FeedBuilder:
         market = BY_ID.get(marketplace_id)
         if market is None:
             raise UsageError(f"Unknown marketplace id {marketplace_id!r} for row {row.number}.")
+        if self._listings is not None:
+            self._add_listing(row, market)
+            return
         values = row.values
         if not self._fields.issuperset(values):
             # A prices sheet never touches quantity, an inventory sheet never touches prices.
@@ -384,17 +404,53 @@ class FeedBuilder:
         if not patches:
             self._skipped.add(row.number)
             return
-        chunk = self._open.get(market.region)
-        if chunk is None:
-            chunk = self._new_chunk(market.region)
         message = {
-            "messageId": chunk.live + 1,
+            "messageId": 1,
             "sku": sku,
             "operationType": OPERATION,
             "productType": PRODUCT_TYPE,
             "patches": patches,
         }
-        self._check_message(message, row.number)
+        entry = MessageEntry(
+            message_id=0,
+            row=row.number,
+            sku=sku,
+            marketplace_id=market.id,
+            operation=OPERATION,
+            attributes=self._attribute_map(values, patches),
+        )
+        self._append(market, message, row.number, entry)
+
+    def _add_listing(self, row: Row, market: Marketplace) -> None:
+        assert self._listings is not None
+        try:
+            built = self._listings.build(row, 1, market.id, cache=self._product_types)
+        except UnbuildableListing as exc:
+            reason = exc.issues[0].message if exc.issues else str(exc)
+            raise FeedsKitError(
+                f"Row {row.number} cannot be built ({reason}); only rows the validator found "
+                "valid can be built.",
+                row=row.number,
+            ) from None
+        entry = built.manifest_entry()
+        entry.message_id = 0
+        entry.marketplace_id = market.id
+        if built.operation != "DELETE":
+            # An attribute the row leaves blank still has its column: Amazon's "'brand' is
+            # required but not supplied" then lands on the blank Brand cell, not on the row.
+            for column in self._listings.columns:
+                entry.attributes.setdefault(column.path.attribute, column.cell)
+        self._append(market, built.message, row.number, entry)
+
+    def _append(
+        self, market: Marketplace, message: dict[str, Any], row: int, entry: MessageEntry
+    ) -> None:
+        """Check ``message`` and add it to the open chunk of its region (a new one if full)."""
+        chunk = self._open.get(market.region)
+        if chunk is None:
+            chunk = self._new_chunk(market.region)
+        message["messageId"] = chunk.live + 1
+        self._check_message(message, row)
         blob = orjson.dumps(message)
         size = self._grown(chunk, blob)
         if chunk.live and (chunk.live >= self._max_messages or size >= self._max_bytes):
@@ -404,27 +460,18 @@ class FeedBuilder:
             size = self._grown(chunk, blob)
         if size >= self._max_bytes:
             raise FeedsKitError(
-                f"The message for row {row.number} is {len(blob)} bytes: no document of fewer "
+                f"The message for row {row} is {len(blob)} bytes: no document of fewer "
                 f"than {self._max_bytes} bytes can hold it.",
-                row=row.number,
+                row=row,
             )
         chunk.size = size
         chunk.live += 1
         rows = chunk.rows
-        if rows and row.number <= rows[-1]:
+        if rows and row <= rows[-1]:
             chunk.ordered = False
-        rows.append(row.number)
+        rows.append(row)
         chunk.blobs.append(blob)
-        chunk.entries.append(
-            MessageEntry(
-                message_id=0,
-                row=row.number,
-                sku=sku,
-                marketplace_id=market.id,
-                operation=OPERATION,
-                attributes=self._attribute_map(values, patches),
-            )
-        )
+        chunk.entries.append(entry)
 
     def _grown(self, chunk: _Chunk, blob: bytes) -> int:
         if chunk.live == 0:

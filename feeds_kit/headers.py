@@ -35,6 +35,7 @@ from feeds_kit.rows import Column, column_letter
 __all__ = [
     "AMAZON_FAMILIES",
     "KINDS",
+    "OFFER_ATTRIBUTES",
     "ColumnMapping",
     "HeaderMatch",
     "check_kind",
@@ -44,6 +45,7 @@ __all__ = [
     "header_aliases",
     "header_score",
     "header_text",
+    "is_product_attribute_path",
     "map_columns",
     "match_header",
     "normalize_header",
@@ -360,10 +362,57 @@ def _kind_sides() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(prices - common), frozenset(inventory - common)
 
 
-def detect_kind(fields: Iterable[str]) -> str:
-    """The kind a sheet with these columns is: offers when it has price-like and quantity-like
-    columns (or neither), prices with only price-like ones, inventory with only quantity-like."""
+#: Top-level attributes of Amazon's offer-only templates (unified ``seller-empty-add-offer`` and
+#: ``seller-price-quantity`` flavors, requirements ``LISTING_OFFER_ONLY``): attribute-path
+#: columns naming only these describe an offer on an existing product, so the sheet stays an
+#: offers sheet. Any other attribute (``item_name``, ``bullet_point``, ``color``) is a product
+#: fact, which only a listings sheet sends.
+OFFER_ATTRIBUTES: Final[frozenset[str]] = frozenset(
+    {
+        "batteries_included", "batteries_required", "battery", "condition_note",
+        "condition_type", "contribution_sku", "country_of_origin", "epr_product_packaging",
+        "externally_assigned_product_identifier", "fulfillment_availability", "ghs",
+        "ghs_chemical_h_code", "gift_options", "hazmat",
+        "is_this_product_subject_to_buyer_age_restrictions", "item_dimensions",
+        "item_package_dimensions", "item_package_weight", "item_weight", "lithium_battery",
+        "main_offer_image_locator", "max_order_quantity", "merchant_release_date",
+        "merchant_shipping_group", "merchant_suggested_asin", "num_batteries",
+        "number_of_lithium_ion_cells", "number_of_lithium_metal_cells", "product_tax_code",
+        "purchasable_offer", "safety_data_sheet_url", "ships_globally", "skip_offer",
+        "supplemental_condition_information", "supplier_declared_dg_hz_regulation",
+    }
+)
+_OFFER_IMAGE = re.compile(r"^other_offer_image_locator_[0-9]+$")
+#: Fields only a listings sheet has: a product type or an operation column makes it one.
+_LISTING_FIELDS: Final = frozenset({"product_type", "operation"})
+
+
+def is_product_attribute_path(header: str) -> bool:
+    """True for an attribute-path header (``item_name[...]#1.value``) naming a product fact,
+    i.e. an attribute outside :data:`OFFER_ATTRIBUTES`."""
+    steps = parse_attribute_path(header_text(header))
+    if not steps:
+        return False
+    name = steps[0].name.lower()
+    return name not in OFFER_ATTRIBUTES and not _OFFER_IMAGE.match(name)
+
+
+def detect_kind(fields: Iterable[str], headers: Iterable[Any] = ()) -> str:
+    """The kind a sheet with these columns is.
+
+    ``listings`` when it has a product type or an operation (``update_delete``,
+    ``::record_action``) column, or an attribute-path header naming a product fact
+    (:func:`is_product_attribute_path`) among ``headers`` — Seller Central's category
+    templates, fptcustom or unified; Amazon's offer-only and Price & Quantity templates stay
+    offers. Otherwise offers when it has price-like and quantity-like columns (or neither),
+    prices with only price-like ones, inventory with only quantity-like.
+    """
     present = set(fields)
+    if "listings" in KINDS and (
+        not _LISTING_FIELDS.isdisjoint(present)
+        or any(is_product_attribute_path(h) for h in headers if isinstance(h, str))
+    ):
+        return "listings"
     price_like, quantity_like = _kind_sides()
     has_price = bool(present & price_like)
     has_quantity = bool(present & quantity_like)
@@ -428,7 +477,7 @@ def map_columns(
         match_header(t, None, family=family) if t else None for t in texts
     ]
     if kind is None:
-        kind = detect_kind(m.field for m in matches if m is not None)
+        kind = detect_kind((m.field for m in matches if m is not None), texts)
     specs = field_specs(kind)
     attribute_columns = takes_attribute_columns(kind)
 

@@ -31,10 +31,15 @@ from urllib.parse import parse_qsl
 from feeds_kit.headers import header_text, normalize_header
 
 __all__ = [
+    "LEGACY_FAMILIES",
+    "PSEUDO_COLUMNS",
     "TemplateLayout",
+    "decode_base64_json",
     "detect_template",
     "flat_family",
+    "legacy_attribute_paths",
     "parse_settings",
+    "product_type_name",
     "settings_value_aliases",
 ]
 
@@ -84,7 +89,44 @@ class TemplateLayout:
         }
         if self.label_row:
             kept["labelRow"] = self.label_row
+        product_types = self.product_types
+        if product_types:
+            kept["productTypes"] = product_types
+        defaults = self.default_values
+        if defaults:
+            kept["defaultValues"] = defaults
+        aliases = settings_value_aliases(self.settings)
+        if aliases:
+            # Per attribute path: display label -> JSON value, so attribute columns (which the
+            # reader keeps as they are) can be translated the way Amazon does on upload.
+            kept["valueAliases"] = aliases
         return kept
+
+    @property
+    def product_types(self) -> list[str]:
+        """The product types the template covers (``ptds`` or ``TemplateSignature``, base64
+        comma lists such as ``R1VJTERfSE9NRQ==`` = ``GUILD_HOME``)."""
+        for key in ("ptds", "TemplateSignature"):
+            raw = self.settings.get(key, "").strip()
+            if not raw:
+                continue
+            text = _decode_base64(raw)
+            if text is None:
+                continue
+            names = [n.strip().upper() for n in text.split(",")]
+            names = [n for n in names if _PRODUCT_TYPE.match(n)]
+            if names:
+                return names
+        return []
+
+    @property
+    def default_values(self) -> dict[str, str]:
+        """``AttributeDefaultValues``: column (attribute path or ``::record_action``) -> the
+        value Amazon assumes when the cell is blank (``full_update``, ``PRODUCT``)."""
+        decoded = decode_base64_json(self.settings.get("AttributeDefaultValues", ""))
+        if not isinstance(decoded, dict):
+            return {}
+        return {str(k): str(v) for k, v in decoded.items() if isinstance(v, str | int | float)}
 
 
 def parse_settings(cells: Sequence[Any]) -> dict[str, str] | None:
@@ -213,6 +255,32 @@ def flat_family(headers: Sequence[Any]) -> str:
     return "native"
 
 
+_PRODUCT_TYPE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+def _decode_base64(raw: str) -> str | None:
+    """Text of a base64 settings value; ``None`` when it does not decode."""
+    text = raw.strip().replace(" ", "+")
+    if not text:
+        return None
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=False).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def decode_base64_json(raw: str) -> Any:
+    """A base64-encoded JSON settings value (``attributeSettings``, ``AttributeDefaultValues``),
+    or ``None`` when it is blank or does not decode."""
+    text = _decode_base64(raw) if raw else None
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
 def settings_value_aliases(settings: dict[str, str]) -> dict[str, dict[str, str]]:
     """Attribute path -> {display label: value} from the unified ``attributeSettings``.
 
@@ -223,11 +291,7 @@ def settings_value_aliases(settings: dict[str, str]) -> dict[str, dict[str, str]
     raw = settings.get("attributeSettings")
     if not raw:
         return {}
-    try:
-        padded = raw + "=" * (-len(raw) % 4)
-        decoded = json.loads(base64.b64decode(padded.replace(" ", "+"), validate=False))
-    except (binascii.Error, ValueError):
-        return {}
+    decoded = decode_base64_json(raw)
     aliases: dict[str, dict[str, str]] = {}
     if isinstance(decoded, list):
         for entry in decoded:
@@ -237,3 +301,153 @@ def settings_value_aliases(settings: dict[str, str]) -> dict[str, dict[str, str]
             if isinstance(name, str) and isinstance(table, dict):
                 aliases[name] = {str(k): str(v) for k, v in table.items()}
     return aliases
+
+
+# --- legacy field names of Amazon's category templates ----------------------------------------
+
+#: Layout families whose bare column names are Amazon's legacy field names (``brand_name``,
+#: ``bullet_point1``), translated by :func:`legacy_attribute_paths`.
+LEGACY_FAMILIES: Final = frozenset(
+    {"fptcustom", "price-inventory", "inventory-loader", "offer-loader",
+     "price-inventory-flat", "inventory-loader-flat"}
+)
+
+_OFFER = "purchasable_offer#1"
+_AVAILABILITY = "fulfillment_availability#1"
+
+#: Legacy ``fptcustom`` row-3 names -> attribute paths (``amazon-templates.md`` §6.3; the
+#: offer, inventory and image names after Amazon's mapping guide, the others by their labels).
+#: Names not listed are read as attributes of the same name (``item_name``,
+#: ``condition_type``, ``country_of_origin``).
+LEGACY_NAMES: Final[dict[str, str]] = {
+    "brand_name": "brand#1.value",
+    "generic_keywords": "generic_keyword#1.value",
+    "special_features": "special_feature#1.value",
+    "item_type": "item_type_keyword#1.value",
+    "standard_price": f"{_OFFER}.our_price#1.schedule#1.value_with_tax",
+    "sale_price": f"{_OFFER}.discounted_price#1.schedule#1.value_with_tax",
+    "sale_from_date": f"{_OFFER}.discounted_price#1.schedule#1.start_at",
+    "sale_end_date": f"{_OFFER}.discounted_price#1.schedule#1.end_at",
+    "offering_start_date": f"{_OFFER}.start_at.value",
+    "offering_end_date": f"{_OFFER}.end_at.value",
+    "quantity": f"{_AVAILABILITY}.quantity",
+    "fulfillment_latency": f"{_AVAILABILITY}.lead_time_to_ship_max_days",
+    "fulfillment_center_id": f"{_AVAILABILITY}.fulfillment_channel_code",
+    "restock_date": f"{_AVAILABILITY}.restock_date",
+    "main_image_url": "main_product_image_locator#1.media_location",
+    "swatch_image_url": "swatch_product_image_locator#1.media_location",
+    "parent_child": "parentage_level#1.value",
+    "parent_sku": "child_parent_sku_relationship#1.parent_sku",
+    "relationship_type": "child_parent_sku_relationship#1.child_relationship_type",
+    "variation_theme": "variation_theme#1.name",
+    "color_name": "color#1.value",
+    "color_map": "color#1.standardized_values#1",
+    "size_name": "size#1.value",
+    "material_type": "material#1.value",
+    "pattern_name": "pattern#1.value",
+    "style_name": "style#1.value",
+    "unit_count": "unit_count#1.value",
+    "unit_count_type": "unit_count#1.type.value",
+    "package_weight": "item_package_weight#1.value",
+    "package_weight_unit_of_measure": "item_package_weight#1.unit",
+    "package_length": "item_package_dimensions#1.length.value",
+    "package_length_unit_of_measure": "item_package_dimensions#1.length.unit",
+    "package_width": "item_package_dimensions#1.width.value",
+    "package_width_unit_of_measure": "item_package_dimensions#1.width.unit",
+    "package_height": "item_package_dimensions#1.height.value",
+    "package_height_unit_of_measure": "item_package_dimensions#1.height.unit",
+    "merchant_shipping_group_name": "merchant_shipping_group#1.value",
+    "offering_can_be_gift_messaged": "gift_options#1.can_be_messaged",
+    "offering_can_be_giftwrapped": "gift_options#1.can_be_wrapped",
+    "external_product_id": "externally_assigned_product_identifier#1.value",
+    "external_product_id_type": "externally_assigned_product_identifier#1.type",
+    "are_batteries_included": "batteries_included#1.value",
+}
+
+#: Numbered legacy names (``other_image_url3``, ``pt3_image_url``) -> attribute path template.
+_NUMBERED_NAMES: Final = (
+    (re.compile(r"^other_image_url(\d+)$"), "other_product_image_locator_{n}#1.media_location"),
+    (re.compile(r"^pt(\d+)_image_url$"), "other_product_image_locator_{n}#1.media_location"),
+)
+_TRAILING_NUMBER: Final = re.compile(r"^(?P<base>[a-z][a-z0-9_]*?[a-z])_?(?P<n>[1-9][0-9]*)$")
+_UNIT_SUFFIX = "_unit_of_measure"
+
+#: Pseudo-columns of unified templates and the attribute they stand for. The product id pair
+#: becomes ``externally_assigned_product_identifier`` (``merchant_suggested_asin`` for an ASIN).
+PSEUDO_COLUMNS: Final[dict[str, str]] = {
+    "amzn1.volt.ca.product_id_type": "externally_assigned_product_identifier#1.type",
+    "amzn1.volt.ca.product_id_value": "externally_assigned_product_identifier#1.value",
+}
+
+
+def _legacy_key(header: str) -> str:
+    return re.sub(r"[\s\-]+", "_", header.strip().lower())
+
+
+def legacy_attribute_paths(headers: Sequence[str]) -> dict[str, str]:
+    """Header -> attribute path (header grammar) for the legacy names among ``headers``.
+
+    Only bare names are translated (a header with ``#`` or ``[`` is a path already):
+
+    * the names of :data:`LEGACY_NAMES` (``brand_name`` -> ``brand#1.value``);
+    * numbered families (``bullet_point1`` .. ``bullet_point5`` -> ``bullet_point#1.value`` ..;
+      ``generic_keywords2`` -> ``generic_keyword#2.value``) when the sheet has the family's
+      first member or at least two members, so a name that merely ends in a digit is kept;
+    * a measure and its ``_unit_of_measure`` column (``item_weight`` +
+      ``item_weight_unit_of_measure`` -> ``item_weight#1.value`` / ``item_weight#1.unit``).
+
+    Headers without a translation are left out (they read as attributes of the same name).
+    """
+    keys = {h: _legacy_key(h) for h in headers if h and "#" not in h and "[" not in h
+            and not h.strip().startswith("::") and not h.strip().lower().startswith("amzn1.")}
+    present = set(keys.values())
+    families: dict[str, list[int]] = {}
+    for key in present:
+        match = _TRAILING_NUMBER.match(key)
+        if match and key not in LEGACY_NAMES:
+            families.setdefault(match.group("base"), []).append(int(match.group("n")))
+    paths: dict[str, str] = {}
+    for header, key in keys.items():
+        if key in LEGACY_NAMES:
+            paths[header] = LEGACY_NAMES[key]
+            continue
+        numbered = next(((pattern, target) for pattern, target in _NUMBERED_NAMES
+                         if pattern.match(key)), None)
+        if numbered is not None:
+            number = numbered[0].match(key).group(1)  # type: ignore[union-attr]
+            paths[header] = numbered[1].format(n=int(number))
+            continue
+        if key.endswith(_UNIT_SUFFIX):
+            base = key[: -len(_UNIT_SUFFIX)]
+            if base in present:
+                target = LEGACY_NAMES.get(base, f"{base}#1.value")
+                paths[header] = target.rsplit(".", 1)[0] + ".unit"
+                continue
+        if f"{key}{_UNIT_SUFFIX}" in present and key not in LEGACY_NAMES:
+            paths[header] = f"{key}#1.value"
+            continue
+        match = _TRAILING_NUMBER.match(key)
+        if match:
+            base, number = match.group("base"), int(match.group("n"))
+            members = families.get(base, [])
+            if 1 in members or len(members) >= 2:
+                target = LEGACY_NAMES.get(base, f"{base}#1.value")
+                attribute, _, rest = target.partition("#1")
+                paths[header] = f"{attribute}#{number}{rest}"
+    return paths
+
+
+def product_type_name(value: str, known: Sequence[str]) -> str:
+    """Amazon's product type for a template's product type cell.
+
+    ``fptcustom`` templates write a lower-case token (``guildhome``) where the API wants the
+    Product Type Definitions name (``GUILD_HOME``): the token is matched, ignoring case and
+    underscores, against ``known`` (the template's own product types). Anything else is
+    upper-cased as written.
+    """
+    text = value.strip()
+    squeezed = re.sub(r"[^A-Za-z0-9]", "", text).upper()
+    for name in known:
+        if re.sub(r"[^A-Za-z0-9]", "", name).upper() == squeezed:
+            return name
+    return text.upper()

@@ -25,31 +25,42 @@ every message built validates against ``listings-feed-schema-v2.json``.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from feeds_kit import resources
 from feeds_kit.attribute_paths import (
     ATTRIBUTE_PATH_CONFLICT,
     Assembly,
     AttributeColumn,
+    AttributePath,
     ColumnMap,
     assemble,
+    is_pseudo_name,
+    parse_attribute_columns,
+    parse_attribute_path,
 )
-from feeds_kit.errors import EXIT_DATA, FeedsKitError
+from feeds_kit.errors import EXIT_DATA, FeedsKitError, UsageError
+from feeds_kit.headers import match_header
 from feeds_kit.issues import Issue, IssueType, Location, Severity
+from feeds_kit.layouts import PSEUDO_COLUMNS, legacy_attribute_paths, product_type_name
 from feeds_kit.manifest import CellRef, MessageEntry
-from feeds_kit.marketplaces import Marketplace, find_marketplace
+from feeds_kit.marketplaces import BY_ID, REGIONS, Marketplace, find_marketplace, get_marketplace
 from feeds_kit.product_types import (
     REQUIREMENTS,
     CachedProductType,
     ProductTypeCache,
     coerce_attributes,
 )
-from feeds_kit.rows import Row, SheetLayout
+from feeds_kit.rows import Column, Row, SheetLayout
+from feeds_kit.validation import DUPLICATE_SKU, MIXED_REGIONS, SKU_TOO_LONG, RowVerdict
 
 __all__ = [
     "FIELDS",
+    "LISTING_BAD_LANGUAGE_TAG",
+    "LISTING_BAD_PRODUCT_TYPE",
     "LISTING_DELETE_IGNORES_ATTRIBUTES",
     "LISTING_MISSING_MARKETPLACE",
     "LISTING_MISSING_PRODUCT_TYPE",
@@ -60,9 +71,12 @@ __all__ = [
     "LISTING_UNKNOWN_REQUIREMENTS",
     "OPERATIONS",
     "PRODUCT_TYPE_NOT_CACHED",
+    "TEMPLATE_COLUMN_NOT_SENT",
+    "ListingLayout",
     "ListingMessage",
     "ListingRow",
     "ListingSheet",
+    "ListingValidator",
     "UnbuildableListing",
     "build_listing_message",
     "check_and_build",
@@ -199,6 +213,47 @@ PRODUCT_TYPE_NOT_CACHED = IssueType(
     ),
     severity=Severity.WARNING,
     tags=_TAGS,
+)
+
+
+LISTING_BAD_PRODUCT_TYPE = IssueType(
+    code="listing-bad-product-type",
+    title="Product type is not a product type name",
+    message="{value!r} is not a product type name",
+    hint="write Amazon's product type name, letters, digits and underscores, e.g. SHIRT",
+    description=(
+        "Product types are named the way the Product Type Definitions API names them "
+        "(`LUGGAGE`, `SHIRT`, `HOME_ORGANIZERS_AND_STORAGE`): a letter, then letters, digits "
+        "and underscores."
+    ),
+    tags=_TAGS,
+)
+
+LISTING_BAD_LANGUAGE_TAG = IssueType(
+    code="listing-bad-language-tag",
+    title="Language is not a language tag",
+    message="{value!r} is not a language tag",
+    hint="write it the way Amazon does, language_COUNTRY, e.g. en_GB, de_DE or fr_CA",
+    description=(
+        "The Language column names the language of the row's texts as Amazon's "
+        "`language_tag` selector writes it: a lower-case language, an underscore and an "
+        "upper-case country."
+    ),
+    tags=_TAGS,
+)
+
+TEMPLATE_COLUMN_NOT_SENT = IssueType(
+    code="template-column-not-sent",
+    title="Template column feeds-kit does not send",
+    message="{value!r} is a column of Amazon's template that has no attribute to send",
+    hint="leave it as it is; fill the attribute columns instead",
+    description=(
+        "Amazon's unified templates carry a few pseudo-columns (`::name`, `amzn1.volt.…`) that "
+        "Seller Central reads itself. Those feeds-kit knows (`::record_action`, the product id "
+        "pair) are translated; any other is reported once and its values are not sent."
+    ),
+    severity=Severity.WARNING,
+    tags=(*_TAGS, "structure", "amazon-template"),
 )
 
 
@@ -554,3 +609,421 @@ def _message(prep: _Prepared, listing: ListingRow, message_id: int) -> ListingMe
         columns=columns,
         product_type=prep.schema,
     )
+
+
+# --------------------------------------------------------------------------- whole sheets
+
+_ROW_SCHEMA = resources.load_schema("rows", "listings.json")
+_PROPS: Mapping[str, Any] = _ROW_SCHEMA["properties"]
+_SKU_MAX = int(_PROPS["sku"].get("maxLength", 40))
+_PRODUCT_TYPE_PATTERN = re.compile(str(_PROPS["product_type"]["pattern"]))
+_LANGUAGE_PATTERN = re.compile(str(_PROPS["language_tag"]["pattern"]))
+_AVAILABILITY = "fulfillment_availability"
+_CHANNEL_CODE = "fulfillment_channel_code"
+_DEFAULT_CHANNEL = "DEFAULT"
+_PRODUCT_ID_TYPE = "amzn1.volt.ca.product_id_type"
+_PRODUCT_ID_VALUE = "amzn1.volt.ca.product_id_value"
+_ASIN_PATH = parse_attribute_path("merchant_suggested_asin#1.value")
+_CHANNEL_PATH = parse_attribute_path(f"{_AVAILABILITY}#1.{_CHANNEL_CODE}")
+_ALIAS_BOOLEANS: Mapping[str, bool] = {"true": True, "false": False}
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _textual_attributes(columns: Sequence[AttributeColumn]) -> set[str]:
+    """The attributes of translated legacy columns that are texts (``brand``, ``color`` with
+    its colour map): they take the row's marketplace and language like a short form. A
+    measure (a ``unit`` beside its value) or an image (``media_location``) takes no language,
+    so its paths stay as written."""
+    values: set[str] = set()
+    measures: set[str] = set()
+    for column in columns:
+        steps = column.path.steps
+        if steps[0].selectors:
+            measures.add(column.path.attribute)
+        elif len(steps) == 2 and steps[1].name == "value":
+            values.add(column.path.attribute)
+        elif steps[-1].name == "unit":
+            measures.add(column.path.attribute)
+    return values - measures
+
+
+def _operation_spelling(row: Row) -> str | None:
+    """The operation of a cell the reader's value list refused but :data:`OPERATIONS` knows
+    (Amazon's ``PartialUpdate``, ``Create or Replace (Full Update)``, ``full_update``)."""
+    if "operation" in row.values or "operation" not in row.raw:
+        return None
+    raw = row.raw["operation"]
+    return None if _blank(raw) else parse_operation(raw)
+
+
+@dataclass(slots=True)
+class ListingLayout:
+    """What a listings sheet's layout means for its rows, worked out once per sheet.
+
+    Built by :meth:`from_layout` from the reader's :class:`~feeds_kit.rows.SheetLayout`: the
+    attribute columns (attribute-path headers, short forms, Amazon's legacy ``fptcustom`` names
+    such as ``brand_name`` and ``bullet_point3``, the unified product-id pseudo-columns), the
+    findings about their headers, and what an Amazon template says about blank cells: its
+    default operation and product type (``AttributeDefaultValues``), its content language,
+    its product types (``guildhome`` → ``GUILD_HOME``) and its drop-down labels (``Yes`` →
+    ``true``, ``New`` → ``new_new``). :meth:`listing_row` turns a reader row into a
+    :class:`ListingRow` with all of that applied.
+    """
+
+    layout: SheetLayout
+    sheet: ListingSheet
+    columns: tuple[AttributeColumn, ...]
+    issues: list[Issue]
+    marketplace: Marketplace | None = None
+    language_tag: str | None = None
+    default_operation: str = UPDATE
+    default_product_type: str | None = None
+    product_types: tuple[str, ...] = ()
+    value_aliases: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_layout(
+        cls, layout: SheetLayout, *, marketplace: Marketplace | str | None = None
+    ) -> ListingLayout:
+        """Read ``layout``'s columns and template facts. ``marketplace`` (the ``--marketplace``
+        option) wins over the marketplace the template names for rows with a blank cell."""
+        issues: list[Issue] = []
+        template: Mapping[str, Any] = layout.notes.get("template") or {}
+        unnamed = [c for c in layout.columns if c.field is None]
+        legacy = (
+            {} if layout.family == "unified"
+            else legacy_attribute_paths([c.header for c in unnamed])
+        )
+        translated: list[Column] = []
+        original: dict[str, str] = {}
+        for col in unnamed:
+            text = col.header
+            pseudo = PSEUDO_COLUMNS.get(text.strip().lower())
+            if pseudo is not None:
+                text = pseudo
+            elif is_pseudo_name(text):
+                issues.append(TEMPLATE_COLUMN_NOT_SENT.at(
+                    Location(file=layout.file, sheet=layout.sheet, row=layout.header_row,
+                             column=col.letter, header=col.header), value=col.header))
+                continue
+            else:
+                text = legacy.get(col.header, text)
+            translated.append(Column(col.index, col.letter, text, None))
+            original[col.letter] = col.header
+        parsed = parse_attribute_columns(translated, file=layout.file, sheet=layout.sheet,
+                                         row=layout.header_row)
+        for issue in parsed.issues:
+            if issue.column in original:
+                issue.header = original[issue.column]
+        issues.extend(parsed.issues)
+        translated_letters = {c.letter for c in unnamed if c.header in legacy}
+        textual = _textual_attributes(
+            [c for c in parsed.columns if c.column in translated_letters])
+        columns = tuple(
+            AttributeColumn(
+                AttributePath(c.path.steps, short=True)
+                if c.column in translated_letters and c.path.attribute in textual
+                else c.path,
+                c.column, original[c.column])
+            for c in parsed.columns
+        )
+
+        if isinstance(marketplace, str):
+            marketplace = get_marketplace(marketplace)
+        market = marketplace
+        noted = layout.notes.get("marketplace")
+        if market is None and noted:
+            market = find_marketplace(str(noted))
+
+        language = template.get("contentLanguageTag")
+        operation = UPDATE
+        product_type: str | None = None
+        for key, value in (template.get("defaultValues") or {}).items():
+            match = match_header(key, "listings")
+            if match is None:
+                continue
+            if match.field == "operation":
+                operation = parse_operation(value) or UPDATE
+            elif match.field == "product_type":
+                product_type = str(value).strip() or None
+        return cls(
+            layout=layout,
+            sheet=ListingSheet.from_layout(layout, columns),
+            columns=columns,
+            issues=issues,
+            marketplace=market,
+            language_tag=str(language) if language else None,
+            default_operation=operation,
+            default_product_type=product_type,
+            product_types=tuple(template.get("productTypes") or ()),
+            value_aliases=dict(template.get("valueAliases") or {}),
+        )
+
+    def listing_row(self, row: Row, marketplace: str | None = None) -> ListingRow:
+        """The :class:`ListingRow` of reader row ``row``; ``marketplace`` (id or code) for a
+        blank Marketplace cell, else the layout's default marketplace."""
+        default_market = marketplace or (self.marketplace.id if self.marketplace else None)
+        listing = ListingRow.from_row(row, self.columns, marketplace=default_market,
+                                      language_tag=self.language_tag)
+        if listing.operation is None and _operation_spelling(row) is not None:
+            listing.operation = row.raw["operation"]
+        if listing.product_type is None and self.default_product_type:
+            listing.product_type = self.default_product_type
+        if listing.product_type and self.product_types:
+            listing.product_type = product_type_name(listing.product_type, self.product_types)
+        listing.cells = self._cells(listing.cells)
+        return listing
+
+    def _cells(self, cells: Mapping[AttributeColumn, Any]) -> dict[AttributeColumn, Any]:
+        out: dict[AttributeColumn, Any] = {}
+        id_type: AttributeColumn | None = None
+        id_value: AttributeColumn | None = None
+        availability: AttributeColumn | None = None
+        has_channel = False
+        for column, value in cells.items():
+            if _blank(value):
+                continue
+            aliases = self.value_aliases.get(column.header)
+            if aliases and isinstance(value, str) and value.strip() in aliases:
+                value = aliases[value.strip()]
+                # The blob writes JSON values as text: its booleans are booleans.
+                value = _ALIAS_BOOLEANS.get(value, value)
+            out[column] = value
+            key = column.header.strip().lower()
+            if key == _PRODUCT_ID_TYPE:
+                id_type = column
+            elif key == _PRODUCT_ID_VALUE:
+                id_value = column
+            if column.path.attribute == _AVAILABILITY and column.path.steps[0].index == 1:
+                availability = availability or column
+                if len(column.path.steps) > 1 and column.path.steps[1].name == _CHANNEL_CODE:
+                    has_channel = True
+        if id_type is not None and id_value is not None and (
+            str(out[id_type]).strip().lower() == "asin"
+        ):
+            # An ASIN is not an external product id: Amazon takes it as the suggested ASIN.
+            value = out.pop(id_value)
+            del out[id_type]
+            out[AttributeColumn(_ASIN_PATH, id_value.column, id_value.header)] = value
+        if availability is not None and not has_channel:
+            # Merchant-fulfilled unless a channel is given, as Amazon's templates assume.
+            out[AttributeColumn(_CHANNEL_PATH, availability.column, availability.header)] = (
+                _DEFAULT_CHANNEL
+            )
+        return out
+
+    def check(
+        self,
+        listing: ListingRow,
+        *,
+        cache: ProductTypeCache | None = None,
+        product_type: CachedProductType | None = None,
+    ) -> list[Issue]:
+        """:func:`check_listing` with this sheet's addresses and default operation."""
+        return check_listing(listing, self.sheet, cache=cache, product_type=product_type,
+                             default_operation=self.default_operation)
+
+    def build(
+        self,
+        row: Row,
+        message_id: int,
+        marketplace: str | None = None,
+        *,
+        cache: ProductTypeCache | None = None,
+        product_type: CachedProductType | None = None,
+    ) -> ListingMessage:
+        """The message of reader row ``row`` (:func:`build_listing_message`)."""
+        return build_listing_message(
+            self.listing_row(row, marketplace), message_id, sheet=self.sheet, cache=cache,
+            product_type=product_type, default_operation=self.default_operation)
+
+
+# Duplicate detection keeps one int per (marketplace, SKU): row number and two flags.
+_VALID_BIT = 1
+_FLAGGED_BIT = 2
+_SHIFT = 2
+
+
+class ListingValidator:
+    """Checks the rows of a listings sheet one at a time, as the reader streams them.
+
+    The same interface as :class:`feeds_kit.validation.RowValidator`: :meth:`evaluate` gives a
+    :class:`~feeds_kit.validation.RowVerdict` per row, :meth:`finish` the end-of-file findings
+    and :attr:`invalid_at_finish` the rows they invalidate. Per row: the reading findings, the
+    fixed columns (SKU, product type, operation, marketplace, language, requirements), the
+    attribute columns assembled and checked against the product type schema (ENFORCED for
+    ``update``, NOT_ENFORCED for ``partial_update``, nothing for ``delete``), duplicate SKUs per
+    marketplace; at the end, rows of a minority region. The header findings about attribute
+    columns come with the first row (or :meth:`finish`).
+
+    ``marketplace`` is the ``--marketplace`` option (rows with a blank Marketplace cell, before
+    the marketplace an Amazon template names); ``cache`` where product type schemas are looked
+    up (default: ``<FEEDS_KIT_HOME>/product-types`` then the packaged fixtures);
+    ``product_type`` forces one schema for every row.
+    """
+
+    def __init__(
+        self,
+        layout: SheetLayout,
+        *,
+        marketplace: Marketplace | str | None = None,
+        cache: ProductTypeCache | None = None,
+        product_type: CachedProductType | None = None,
+    ) -> None:
+        if layout.kind != "listings":
+            raise UsageError(
+                f"A ListingValidator reads listings sheets, not {layout.kind or 'unknown'} ones."
+            )
+        self._layout = layout
+        self.spec = ListingLayout.from_layout(layout, marketplace=marketplace)
+        self._cache = cache if cache is not None else ProductTypeCache()
+        self._product_type = product_type
+        self._early: list[Issue] = list(self.spec.issues)
+        self._seen: dict[str, dict[str, int]] = {}
+        self._regions: Counter[str] = Counter()
+        self._typed_marketplace: dict[str, Any] = {}
+        self._finished = False
+        #: Rows valid when checked that :meth:`finish` found invalid (minority regions).
+        self.invalid_at_finish: list[int] = []
+
+    @property
+    def cache(self) -> ProductTypeCache:
+        """The product type schemas rows are checked against (share it with the builder)."""
+        return self._cache
+
+    def marketplace_id(self, row: Row) -> str | None:
+        """The marketplace id ``row`` is for (its own cell, else the defaults), if known."""
+        if any(i.field == "marketplace" and i.is_error for i in row.issues):
+            return None
+        value = row.values.get("marketplace")
+        if value is None:
+            return self.spec.marketplace.id if self.spec.marketplace else None
+        found = BY_ID.get(str(value)) or find_marketplace(str(value))
+        return found.id if found else None
+
+    def check(self, row: Row) -> list[Issue]:
+        """Every finding for ``row`` (see :meth:`evaluate`)."""
+        return self.evaluate(row).issues
+
+    def evaluate(self, row: Row) -> RowVerdict:
+        """The findings for ``row`` and its verdict: valid or not, marketplace, retractions."""
+        issues: list[Issue] = []
+        if self._early:
+            issues.extend(self._early)
+            self._early = []
+        own = row.issues
+        if _operation_spelling(row) is not None:
+            # One of Amazon's spellings: not a mistake, whatever the generic value list says.
+            own = [i for i in own if i.field != "operation"]
+        issues.extend(own)
+        failed = {i.field for i in own if i.field and i.is_error}
+        issues.extend(self._fixed(row, failed))
+        market_id = self.marketplace_id(row)
+        if not failed & {"operation", "marketplace", "requirements", "product_type"}:
+            listing = self.spec.listing_row(row, market_id)
+            found = self.spec.check(listing, cache=self._cache, product_type=self._product_type)
+            if market_id is None and not any(
+                i.code in (LISTING_MISSING_MARKETPLACE.code, LISTING_UNKNOWN_MARKETPLACE.code)
+                for i in found
+            ):
+                # A delete needs no product type schema, but its feed still needs a marketplace.
+                found.insert(0, LISTING_MISSING_MARKETPLACE.at(
+                    self.spec.sheet.at(listing, field_name="marketplace")))
+            issues.extend(found)
+        valid = not any(i.is_error for i in issues)
+        retracted: list[int] = []
+        sku = row.sku
+        if market_id is not None:
+            market = BY_ID[market_id]
+            self._regions[market.region] += 1
+            if market_id not in self._typed_marketplace:
+                self._typed_marketplace[market_id] = row.raw.get(
+                    "marketplace", row.values.get("marketplace", market.code))
+            if sku is not None and "sku" not in failed and sku.strip():
+                valid = self._duplicates(row, sku.strip(), market, valid, issues, retracted)
+        return RowVerdict(row=row.number, valid=valid, marketplace_id=market_id,
+                          issues=issues, retracted=retracted)
+
+    def _fixed(self, row: Row, failed: set[str]) -> list[Issue]:
+        """The row-schema rules of the fixed columns the reader does not check itself."""
+        found: list[Issue] = []
+        layout = self._layout
+        sku = row.sku
+        if sku is not None and "sku" not in failed and len(sku) > _SKU_MAX:
+            found.append(SKU_TOO_LONG.at(layout.where(row.number, "sku", sku), value=sku,
+                                         shown=sku, length=len(sku)))
+            failed.add("sku")
+        product_type = row.values.get("product_type")
+        if product_type is not None and "product_type" not in failed:
+            text = str(product_type).strip()
+            if text and not _PRODUCT_TYPE_PATTERN.match(text):
+                found.append(LISTING_BAD_PRODUCT_TYPE.at(
+                    layout.where(row.number, "product_type", sku), value=product_type))
+                failed.add("product_type")
+        language = row.values.get("language_tag")
+        if language is not None and "language_tag" not in failed:
+            text = str(language).strip()
+            if text and not _LANGUAGE_PATTERN.match(text):
+                found.append(LISTING_BAD_LANGUAGE_TAG.at(
+                    layout.where(row.number, "language_tag", sku), value=language))
+                failed.add("language_tag")
+        return found
+
+    def _duplicates(self, row: Row, sku: str, market: Marketplace, valid: bool,
+                    issues: list[Issue], retracted: list[int]) -> bool:
+        seen = self._seen.setdefault(market.id, {})
+        previous = seen.get(sku)
+        if previous is None:
+            seen[sku] = (row.number << _SHIFT) | (_VALID_BIT if valid else 0)
+            return valid
+        first = previous >> _SHIFT
+        for_market = f" for {market.country} ({market.code})"
+        issues.append(DUPLICATE_SKU.at(self._layout.where(row.number, "sku", sku), value=sku,
+                                       shown=sku, other=first, for_marketplace=for_market))
+        if not previous & _FLAGGED_BIT:
+            issues.append(DUPLICATE_SKU.at(self._layout.where(first, "sku", sku), value=sku,
+                                           shown=sku, other=row.number,
+                                           for_marketplace=for_market))
+            if previous & _VALID_BIT:
+                retracted.append(first)
+            seen[sku] = (first << _SHIFT) | _FLAGGED_BIT
+        return False
+
+    def finish(self) -> list[Issue]:
+        """End-of-file findings: header findings not yet given (a sheet without rows) and the
+        rows of a minority region (one submission goes to one region)."""
+        if self._finished:
+            return []
+        self._finished = True
+        found = list(self._early)
+        self._early = []
+        if len(self._regions) > 1:
+            found.extend(self._mixed_regions())
+        return found
+
+    def _mixed_regions(self) -> list[Issue]:
+        (majority, majority_count), *_ = self._regions.most_common(1)
+        marked: list[tuple[int, str, str, int]] = []
+        for market_id, skus in self._seen.items():
+            if BY_ID[market_id].region == majority:
+                continue
+            for sku, packed in skus.items():
+                marked.append((packed >> _SHIFT, sku, market_id, packed))
+        marked.sort()
+        found: list[Issue] = []
+        for number, sku, market_id, packed in marked:
+            market = BY_ID[market_id]
+            found.append(MIXED_REGIONS.at(
+                self._layout.where(number, "marketplace", sku),
+                value=self._typed_marketplace.get(market_id, market.code),
+                marketplace=f"{market.country} ({market.code})",
+                region=REGIONS[market.region].name,
+                majority=REGIONS[majority].name,
+                majority_count=majority_count,
+            ))
+            if packed & _VALID_BIT:
+                self.invalid_at_finish.append(number)
+        return found

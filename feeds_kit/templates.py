@@ -8,6 +8,13 @@ the column order come from ``templates/KIND.json``: data, not code.
 
 The example row sits on the Instructions sheet under the same headers, never on the data sheet,
 so it can never be sent by mistake.
+
+A listings template for one product type (``write_template("listings", out,
+product_type="SHIRT")``) adds, after the fixed columns, one column per value of the product
+type's Amazon schema (cached by ``feeds-kit product-types fetch``, else a packaged fixture):
+required attributes first, then conditionally required ones, then the rest; drop-downs from
+``enum`` showing the ``enumNames`` labels (the reader maps a label back to its value); the
+attribute's title, description and rules as the header comment.
 """
 
 from __future__ import annotations
@@ -28,13 +35,33 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from feeds_kit import resources
 from feeds_kit.errors import OutputError, UsageError
-from feeds_kit.marketplaces import MARKETPLACES, Marketplace
+from feeds_kit.marketplaces import MARKETPLACES, Marketplace, get_marketplace
+from feeds_kit.product_types import (
+    AttributeInfo,
+    CachedProductType,
+    LeafInfo,
+    ProductTypeCache,
+)
 from feeds_kit.workbook import put_value, save_atomic
 
-__all__ = ["TEMPLATE_PROPERTY", "TemplateSpec", "available_kinds", "load_spec", "write_template"]
+__all__ = [
+    "PRODUCT_TYPE_PROPERTY",
+    "TEMPLATE_PROPERTY",
+    "AttributeColumnSpec",
+    "TemplateSpec",
+    "attribute_columns",
+    "available_kinds",
+    "find_product_type",
+    "load_spec",
+    "write_template",
+]
 
 #: Workbook custom property naming the kind a template was written for.
 TEMPLATE_PROPERTY = "feeds-kit-template"
+#: Workbook custom property naming the product type a listings template was written for.
+PRODUCT_TYPE_PROPERTY = "feeds-kit-product-type"
+#: At most this many numbered columns (``bullet_point#1`` .. ``#5``) for a repeatable value.
+_MAX_REPEATS = 10
 
 # Excel's limits: the last row, a list literal in a validation, prompt and title lengths.
 _LAST_ROW = 1_048_576
@@ -67,6 +94,9 @@ class TemplateSpec:
         self.required: set[str] = set(schema.get("required", ()))
         self.data_sheet: str = str(data.get("dataSheet") or kind.capitalize())
         self.instructions_sheet: str = str(data.get("instructionsSheet") or "Instructions")
+        #: Attribute columns after the fixed ones (listings templates for a product type).
+        self.attributes: list[AttributeColumnSpec] = []
+        self.product_type: CachedProductType | None = None
 
     def title(self, field: str) -> str:
         """The header of ``field``: the schema ``title`` (what the reader matches too)."""
@@ -101,17 +131,45 @@ def _either(words: Sequence[str]) -> str:
     return ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def write_template(kind: str, output: Path, *, marketplace: Marketplace | None = None) -> Path:
+def write_template(
+    kind: str,
+    output: Path,
+    *,
+    marketplace: Marketplace | str | None = None,
+    product_type: str | CachedProductType | None = None,
+    cache: ProductTypeCache | None = None,
+) -> Path:
     """Write a blank template for ``kind`` to ``output`` and return the path written.
 
     ``.xlsx`` (the default; a name without suffix gets it): a data sheet with the header row,
     header comments, drop-downs and checks, text-formatted SKUs, ``yyyy-mm-dd`` dates, a frozen
     header; and an Instructions sheet with an example row. ``.csv``/``.tsv``/``.txt``: the
     header row only. ``marketplace`` is used in the example row and the instructions.
-    Raises :class:`UsageError` for an unknown kind, :class:`OutputError` for another suffix or
-    a file that cannot be written.
+
+    ``product_type`` (listings only: a name such as ``SHIRT``, or a loaded schema) adds the
+    attribute columns of that product type's schema for ``marketplace`` (any marketplace the
+    schema is at hand for when not given), looked up in ``cache`` (default
+    ``<FEEDS_KIT_HOME>/product-types``, then the packaged fixtures).
+    Raises :class:`UsageError` for an unknown kind or product type, :class:`OutputError` for
+    another suffix or a file that cannot be written.
     """
     spec = load_spec(kind)
+    if isinstance(marketplace, str):
+        marketplace = get_marketplace(marketplace)
+    schema: CachedProductType | None = None
+    if product_type is not None:
+        if spec.kind != "listings":
+            raise UsageError(
+                f"--product-type makes a listings template; {spec.kind} templates have none."
+            )
+        schema = (
+            product_type if isinstance(product_type, CachedProductType)
+            else find_product_type(product_type, marketplace, cache=cache)
+        )
+        if marketplace is None:
+            marketplace = get_marketplace(schema.marketplace_id)
+        spec.attributes = attribute_columns(schema)
+        spec.product_type = schema
     output = Path(output)
     suffix = output.suffix.lower()
     if suffix == "":
@@ -135,7 +193,7 @@ def _write_text_template(spec: TemplateSpec, output: Path, delimiter: str) -> No
         # A BOM so Excel opens the UTF-8 file with the right characters.
         with open(path, "w", encoding="utf-8-sig", newline="") as fh:
             csv.writer(fh, delimiter=delimiter, lineterminator="\r\n").writerow(
-                [spec.title(f) for f in spec.fields]
+                [spec.title(f) for f in spec.fields] + [c.header for c in spec.attributes]
             )
 
     save_atomic(output, save)
@@ -184,8 +242,13 @@ def _build_workbook(spec: TemplateSpec, output: Path, marketplace: Marketplace |
             validation.add(f"{letter}2:{letter}{_LAST_ROW}")
             data.add_data_validation(validation)
 
+    lists = _write_attribute_columns(wb, data, spec, lists)
+    if spec.product_type is not None:
+        _prefill_product_type(data, spec)
+
+    width = len(spec.fields) + len(spec.attributes)
     data.freeze_panes = "A2"
-    data.auto_filter.ref = f"A1:{get_column_letter(len(spec.fields))}1"
+    data.auto_filter.ref = f"A1:{get_column_letter(width)}1"
     _fill_instructions(spec, instructions, output, marketplace)
 
     data.sheet_view.tabSelected = True
@@ -193,7 +256,181 @@ def _build_workbook(spec: TemplateSpec, output: Path, marketplace: Marketplace |
     wb.properties.creator = "feeds-kit"
     wb.properties.title = str(spec.data.get("title") or f"{spec.kind} template")
     wb.custom_doc_props.append(StringProperty(name=TEMPLATE_PROPERTY, value=spec.kind))
+    if spec.product_type is not None:
+        wb.custom_doc_props.append(
+            StringProperty(name=PRODUCT_TYPE_PROPERTY, value=spec.product_type.product_type)
+        )
     return wb
+
+
+# --------------------------------------------------------------------------- product types
+
+
+class AttributeColumnSpec:
+    """One attribute column of a product type template: its header (an attribute path the
+    reader understands), the comment, and the drop-down or check Excel enforces."""
+
+    __slots__ = ("attribute", "choices", "comment", "header", "leaf", "required")
+
+    def __init__(self, header: str, attribute: AttributeInfo, leaf: LeafInfo,
+                 choices: list[str] | None, comment: str, required: bool) -> None:
+        self.header = header
+        self.attribute = attribute
+        self.leaf = leaf
+        self.choices = choices
+        self.comment = comment
+        self.required = required
+
+    def __repr__(self) -> str:
+        return f"AttributeColumnSpec({self.header!r})"
+
+
+def find_product_type(
+    name: str, marketplace: Marketplace | None = None, *, cache: ProductTypeCache | None = None
+) -> CachedProductType:
+    """The ENFORCED LISTING schema of product type ``name`` for ``marketplace`` (any
+    marketplace when ``None``), cached or packaged; :class:`UsageError` saying how to fetch it."""
+    cache = cache if cache is not None else ProductTypeCache()
+    wanted = name.strip().upper()
+    if marketplace is not None:
+        found = cache.find(wanted, marketplace.id)
+        if found is not None:
+            return found
+    else:
+        for entry in [*cache.entries(), *cache.packaged_entries()]:
+            if (entry.product_type.upper() == wanted and entry.enforced
+                    and entry.requirements == "LISTING"):
+                return entry
+    where = f" for {marketplace.code}" if marketplace else ""
+    market = marketplace.code if marketplace else "US"
+    raise UsageError(
+        f"No schema of product type {wanted}{where} is at hand: fetch it first with "
+        f"feeds-kit product-types fetch {wanted} --marketplace {market}."
+    )
+
+
+def attribute_columns(schema: CachedProductType) -> list[AttributeColumnSpec]:
+    """The attribute columns of a template for ``schema``: required attributes first, then
+    conditionally required ones, then the rest (hidden ones left out); one column per value,
+    numbered ``#1``..``#N`` for a value that repeats (``bullet_point``)."""
+    columns: list[AttributeColumnSpec] = []
+    for info in schema.describe():
+        if info.hidden:
+            continue
+        repeats = 1
+        if info.simple and info.max_unique_items and info.max_unique_items > 1:
+            repeats = min(info.max_unique_items, _MAX_REPEATS)
+        for leaf in info.leaves:
+            if leaf.hidden:
+                continue
+            for number in range(1, repeats + 1):
+                header = leaf.path if number == 1 else leaf.path.replace("#1", f"#{number}", 1)
+                required = leaf.required and number == 1
+                columns.append(AttributeColumnSpec(
+                    header=header,
+                    attribute=info,
+                    leaf=leaf,
+                    choices=_leaf_choices(leaf),
+                    comment=_attribute_comment(info, leaf, required, number),
+                    required=required,
+                ))
+    return columns
+
+
+def _leaf_choices(leaf: LeafInfo) -> list[str] | None:
+    if leaf.enum:
+        names = list(leaf.enum_names)
+        if len(names) == len(leaf.enum):
+            return [str(n) for n in names]
+        return [str(v) for v in leaf.enum]
+    if leaf.type == "boolean":
+        return ["Yes", "No"]
+    return None
+
+
+def _attribute_comment(info: AttributeInfo, leaf: LeafInfo, required: bool, number: int
+                       ) -> str:
+    title = info.title if leaf.title in (info.title, leaf.path) else f"{info.title}: {leaf.title}"
+    if number > 1:
+        title += f" ({number})"
+    parts = [title]
+    description = leaf.description or info.description
+    if description:
+        parts.append(str(description).strip())
+    if required:
+        parts.append("Required for update (create or replace).")
+    elif info.conditional and number == 1:
+        parts.append("Required in some cases: feeds-kit validate says when.")
+    rules: list[str] = []
+    if leaf.max_bytes is not None:
+        rules.append(f"at most {leaf.max_bytes} bytes (accented letters count 2)")
+    if leaf.min_bytes is not None:
+        rules.append(f"at least {leaf.min_bytes} bytes")
+    if leaf.max_length is not None:
+        rules.append(f"at most {leaf.max_length} characters")
+    if leaf.minimum is not None:
+        rules.append(f"from {leaf.minimum}")
+    if leaf.maximum is not None:
+        rules.append(f"up to {leaf.maximum}")
+    if rules:
+        parts.append("Rules: " + ", ".join(rules) + ".")
+    choices = _leaf_choices(leaf)
+    if choices:
+        parts.append("Allowed values: " + ", ".join(choices[:20])
+                     + (", ..." if len(choices) > 20 else "") + ".")
+    if leaf.examples:
+        parts.append(f"Example: {leaf.examples[0]}")
+    parts.append(f"Column: {leaf.path}")
+    return "\n\n".join(parts)
+
+
+def _write_attribute_columns(
+    wb: Workbook, data: Worksheet, spec: TemplateSpec, lists: Worksheet | None
+) -> Worksheet | None:
+    bold = Font(bold=True)
+    required_font = Font(bold=True, color="FF9C0006")
+    start = len(spec.fields) + 1
+    for offset, column in enumerate(spec.attributes):
+        col = start + offset
+        letter = get_column_letter(col)
+        cell = data.cell(row=1, column=col)
+        put_value(cell, column.header)
+        cell.font = required_font if column.required else bold
+        cell.fill = _HEADER_FILL
+        text = column.comment
+        lines = sum(1 + len(line) // 45 for line in text.splitlines()) or 1
+        cell.comment = Comment(text, _COMMENT_AUTHOR, height=min(400, 30 + 15 * lines),
+                               width=300)
+        data.column_dimensions[letter].width = min(60, max(14, len(column.header) // 2 + 4))
+        leaf = column.leaf
+        data.column_dimensions[letter].number_format = (
+            "0" if leaf.type == "integer" else "General" if leaf.type == "number" else "@"
+        )
+        if column.choices:
+            validation, lists = _list_validation(wb, lists, column.header, column.choices, True)
+            validation.promptTitle = column.attribute.title[:_MAX_PROMPT_TITLE]
+            validation.prompt = ("Choose one of: " + ", ".join(column.choices))[:_MAX_PROMPT]
+            validation.showInputMessage = True
+            validation.errorTitle = column.attribute.title[:_MAX_PROMPT_TITLE]
+            validation.error = validation.prompt
+            validation.showErrorMessage = True
+            validation.add(f"{letter}2:{letter}{_LAST_ROW}")
+            data.add_data_validation(validation)
+    return lists
+
+
+def _prefill_product_type(data: Worksheet, spec: TemplateSpec) -> None:
+    """Offer the template's product type in its column's drop-down (other types stay allowed:
+    a sheet may mix them)."""
+    assert spec.product_type is not None
+    if "product_type" not in spec.fields:
+        return
+    col = spec.fields.index("product_type") + 1
+    letter = get_column_letter(col)
+    validation = DataValidation(type="list", formula1=f'"{spec.product_type.product_type}"',
+                                allow_blank=True, errorStyle="warning")
+    validation.add(f"{letter}2:{letter}{_LAST_ROW}")
+    data.add_data_validation(validation)
 
 
 def _header_comment(spec: TemplateSpec, field: str) -> Comment:
@@ -379,7 +616,13 @@ def _fill_instructions(
         put_value(ws.cell(row=row, column=1), description)
         ws.cell(row=row, column=1).alignment = wrap
         row += 1
-    for section in spec.data.get("sections", []):
+    sections = list(spec.data.get("sections", []))
+    if spec.product_type is not None and spec.data.get("productTypeSection"):
+        words["product_type"] = spec.product_type.product_type
+        words["display_name"] = spec.product_type.display_name or spec.product_type.product_type
+        words["required"] = ", ".join(c.header for c in spec.attributes if c.required) or "none"
+        sections.insert(0, spec.data["productTypeSection"])
+    for section in sections:
         row += 1
         heading = ws.cell(row=row, column=1)
         put_value(heading, str(section.get("heading", "")).format(**words))

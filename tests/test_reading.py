@@ -305,14 +305,16 @@ def test_fptcustom_template_csv(tmp_path: Path) -> None:
     layout = source.layout
     assert (layout.family, layout.header_row, layout.data_row) == ("fptcustom", 3, 4)
     assert layout.notes["marketplace"] == "ATVPDKIKX0DER"
+    # A category template (product type column) is read as a listings sheet: the fixed
+    # columns map to fields, the attribute columns travel in Row.extra.
+    assert layout.kind == "listings"
     assert {c.header: c.field for c in layout.columns} == {
-        "feed_product_type": None, "item_sku": "sku", "standard_price": "price",
-        "quantity": "quantity", "list_price": None, "fulfillment_latency": "handling_time",
-        "sale_price": "sale_price",
+        "feed_product_type": "product_type", "item_sku": "sku", "standard_price": None,
+        "quantity": None, "list_price": None, "fulfillment_latency": None, "sale_price": None,
     }
-    assert rows[0].values == {"sku": "G-1", "price": Decimal("19.99"), "quantity": 5,
-                              "handling_time": 2}
-    assert rows[0].extra == {"feed_product_type": "guildhome", "list_price": "29.99"}
+    assert rows[0].values == {"sku": "G-1", "product_type": "guildhome"}
+    assert rows[0].extra == {"standard_price": "19.99", "quantity": "5", "list_price": "29.99",
+                             "fulfillment_latency": "2"}
 
 
 def test_jp_price_inventory_template_with_label_row(tmp_path: Path) -> None:

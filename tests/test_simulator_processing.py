@@ -381,7 +381,7 @@ def test_update_creates_and_delete_removes(
                 "sku": "FK-NEW-1",
                 "operationType": "UPDATE",
                 "productType": "SHIRT",
-                "requirements": "LISTING",
+                "requirements": "LISTING_OFFER_ONLY",
                 "attributes": attributes,
             },
             {"messageId": 2, "sku": "FK-KEYRING", "operationType": "DELETE"},

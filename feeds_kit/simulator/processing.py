@@ -15,6 +15,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -32,7 +33,14 @@ from feeds_kit.simulator.listings import (
     iso_now,
     listing_view,
 )
+from feeds_kit.simulator.ptd import default_folder, load_schema_file
 from feeds_kit.simulator.storage import DocumentStore
+
+#: Amazon's code for a required attribute an UPDATE does not carry ("'brand' is required but
+#: not supplied.").
+ATTRIBUTE_REQUIRED = "90220"
+#: Requirement sets whose product facts an UPDATE must carry in full.
+_PRODUCT_REQUIREMENTS = frozenset({"LISTING", "LISTING_PRODUCT_ONLY"})
 
 JSON_LISTINGS_FEED = "JSON_LISTINGS_FEED"
 #: Listings feed types Amazon retired on 2025-07-31; they end FATAL (facts §3.1).
@@ -145,8 +153,11 @@ class FeedProcessor:
         faults: FaultInjector,
         new_feed_id: Callable[[], str],
         new_document_id: Callable[[str], str],
+        product_types: Callable[[], Path | None] = default_folder,
     ) -> None:
         self._clock = clock
+        self._product_types = product_types
+        self._schemas: dict[str, dict[str, Any] | None] = {}
         self._queue = processing_seconds[0] / speed
         self._progress = processing_seconds[1] / speed
         self._store = store
@@ -449,10 +460,37 @@ class FeedProcessor:
         seen.add(message_id)
         existing = self._store.peek(record.seller_id, sku)
         found = rules.check_message(message, record.marketplace_ids, existing)
+        if message["operationType"] == "UPDATE":
+            found.extend(self._required(message))
         if any(i["severity"] == "ERROR" for i in found):
             return found
         self._apply(record, message, clone(existing) if existing is not None else None)
         return found
+
+    def _required(self, message: dict[str, Any]) -> list[dict[str, Any]]:
+        """Amazon checks an UPDATE against its product type: every attribute the schema
+        requires must be there. Product types the simulator has no schema for pass."""
+        if message.get("requirements", "LISTING") not in _PRODUCT_REQUIREMENTS:
+            return []
+        name = str(message.get("productType", ""))
+        if name not in self._schemas:
+            self._schemas[name] = load_schema_file(self._product_types(), name)
+        schema = self._schemas[name]
+        if schema is None:
+            return []
+        attributes = message.get("attributes") or {}
+        return [
+            rules.issue(
+                message["messageId"],
+                message["sku"],
+                ATTRIBUTE_REQUIRED,
+                "ERROR",
+                f"'{attribute}' is required but not supplied.",
+                attribute,
+            )
+            for attribute in schema.get("required", [])
+            if not attributes.get(attribute)
+        ]
 
     def _apply(
         self, record: FeedRecord, message: dict[str, Any], existing: dict[str, Any] | None

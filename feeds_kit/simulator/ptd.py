@@ -39,6 +39,27 @@ def default_folder() -> Path | None:
     return folder if folder.is_dir() else None
 
 
+def read_index(folder: Path | None) -> dict[str, dict[str, Any]]:
+    """``index.json`` of ``folder``: product type -> the rest of its definition."""
+    path = folder / INDEX_FILE if folder is not None else None
+    if path is None or not path.is_file():
+        return {}
+    entries = json.loads(path.read_text("utf-8")).get("productTypes", [])
+    return {e["productType"]: e for e in entries if isinstance(e, dict) and "productType" in e}
+
+
+def load_schema_file(folder: Path | None, name: str) -> dict[str, Any] | None:
+    """The product type schema ``name`` of ``folder`` (its index ``file`` or ``NAME.json``),
+    ``None`` when there is none."""
+    if folder is None or not _NAME.match(name):
+        return None
+    entry = read_index(folder).get(name, {})
+    path = folder / str(entry.get("file") or f"{name}.json")
+    if not path.is_file():
+        return None
+    return dict(json.loads(path.read_text("utf-8")))
+
+
 class DefinitionsApi:
     """The two PTD operations over a folder of product type schemas."""
 
@@ -53,12 +74,7 @@ class DefinitionsApi:
 
     def _index(self) -> dict[str, dict[str, Any]]:
         """``index.json``: the rest of each definition (display name, version, groups...)."""
-        folder = self._folder()
-        path = folder / INDEX_FILE if folder is not None else None
-        if path is None or not path.is_file():
-            return {}
-        entries = json.loads(path.read_text("utf-8")).get("productTypes", [])
-        return {e["productType"]: e for e in entries if isinstance(e, dict) and "productType" in e}
+        return read_index(self._folder())
 
     def _names(self) -> list[str]:
         folder = self._folder()
@@ -68,14 +84,7 @@ class DefinitionsApi:
         return sorted(files | set(self._index()))
 
     def _load(self, name: str) -> dict[str, Any] | None:
-        folder = self._folder()
-        if folder is None or not _NAME.match(name):
-            return None
-        entry = self._index().get(name, {})
-        path = folder / str(entry.get("file") or f"{name}.json")
-        if not path.is_file():
-            return None
-        return dict(json.loads(path.read_text("utf-8")))
+        return load_schema_file(self._folder(), name)
 
     def search(self, request: Request) -> Reply:
         """``GET /definitions/2020-09-01/productTypes``."""
