@@ -374,16 +374,23 @@ def submitter_for(
     client: FeedsClient | None = None,
     waiter: Waiter | None = None,
     on_event: Callable[[Event], None] | None = None,
+    reconcile_delay: float | None = None,
 ) -> Submitter:
-    """A :class:`Submitter` wired to ``settings`` (its client, home and journal)."""
+    """A :class:`Submitter` wired to ``settings`` (its client, home and journal).
+
+    ``reconcile_delay`` overrides how long to let Amazon list a feed before looking for it
+    after an ambiguous createFeed (the simulator's compressed time, see :func:`local_timing`).
+    """
     from feeds_kit.submission import Submitter
 
+    extra = {"reconcile_delay": reconcile_delay} if reconcile_delay is not None else {}
     return Submitter(
         client or _LazyClient(settings),  # type: ignore[arg-type]
         journal,
         home=settings.home or home_dir(),
         waiter=waiter,
         on_event=on_event,
+        **extra,
     )
 
 
@@ -411,6 +418,7 @@ def send(
     client: FeedsClient | None = None,
     waiter: Waiter | None = None,
     on_event: Callable[[Event], None] | None = None,
+    reconcile_delay: float | None = None,
 ) -> SubmitOutcome:
     """Record ``plan`` in the journal and send it; wait and collect the verdict if ``wait``.
 
@@ -424,7 +432,12 @@ def send(
     home = settings.home or home_dir()
     with Journal(home) as journal:
         submitter = submitter_for(
-            settings, journal=journal, client=client, waiter=waiter, on_event=on_event
+            settings,
+            journal=journal,
+            client=client,
+            waiter=waiter,
+            on_event=on_event,
+            reconcile_delay=reconcile_delay,
         )
         submission = submitter.create(
             plan.build,
@@ -442,7 +455,7 @@ def send(
 
 
 def _run_and_collect(submitter: Submitter, submission_id: str, *, wait: bool) -> SubmitOutcome:
-    from feeds_kit.errors import FeedFailedError
+    from feeds_kit.errors import FeedFailedError, FeedsKitError
     from feeds_kit.waiter import WaitTimeoutError
 
     try:
@@ -456,6 +469,18 @@ def _run_and_collect(submitter: Submitter, submission_id: str, *, wait: bool) ->
             submission_id=submission_id,
             **error.context,
         ) from None
+    except FeedsKitError as error:
+        # Whatever stopped the run (throttling, login, upload), the journal holds the
+        # submission: say which one, and how to finish it.
+        if "submission_id" not in error.context:
+            error.message = (
+                f"submission {submission_id} stopped: {error.message.rstrip('.')}; nothing is "
+                f"lost or sent twice — feeds-kit resume {submission_id} continues where it "
+                "stopped"
+            )
+            error.args = (error.message,)
+            error.context["submission_id"] = submission_id
+        raise
     verdict = (
         submitter.collect(submission_id) if submission.chunks and _settled(submission) else None
     )
@@ -596,10 +621,13 @@ def local_simulator(
 
 
 def local_client(settings: Settings, *, speed: float = LOCAL_SPEED) -> FeedsClient:
-    """A client for the simulator: Amazon's rate limits compressed by the simulator's ``speed``
-    (so the limiter stays exactly as polite, in simulated time) and no budget file shared with
-    real submissions."""
-    from feeds_kit.client import FeedsClient
+    """A client for the simulator, living in its compressed time: Amazon's rate limits, retry
+    back-off and login retry pauses all divided by ``speed`` (so the client stays exactly as
+    polite, in simulated time), and no budget file shared with real submissions."""
+    import time
+
+    from feeds_kit.auth import LwaAuth
+    from feeds_kit.client import FeedsClient, RetryPolicy
     from feeds_kit.ratelimit import DEFAULT_LIMITS, FEED_TYPE_BUDGETS, Budget, Limit, RateLimiter
 
     limits = {op: Limit(lim.rate * speed, lim.burst) for op, lim in DEFAULT_LIMITS.items()}
@@ -607,7 +635,27 @@ def local_client(settings: Settings, *, speed: float = LOCAL_SPEED) -> FeedsClie
         feed_type: Budget(b.submissions, b.window / speed)
         for feed_type, b in FEED_TYPE_BUDGETS.items()
     }
-    return FeedsClient.from_settings(settings, limiter=RateLimiter(limits, budgets=budgets))
+    real = RetryPolicy()
+    retry = RetryPolicy(
+        max_attempts=real.max_attempts,
+        base=real.base / speed,
+        cap=real.cap / speed,
+        max_elapsed=real.max_elapsed / speed,
+    )
+    auth = LwaAuth.from_settings(settings, sleep=lambda seconds: time.sleep(seconds / speed))
+    return FeedsClient.from_settings(
+        settings, limiter=RateLimiter(limits, budgets=budgets), retry=retry, auth=auth
+    )
+
+
+def local_reconcile_delay(*, speed: float = LOCAL_SPEED) -> float:
+    """The pause before looking for a feed after an ambiguous createFeed, in simulated time."""
+    import inspect
+
+    from feeds_kit.submission import Submitter
+
+    default = inspect.signature(Submitter).parameters["reconcile_delay"].default
+    return float(default) / speed
 
 
 def local_waiter(*, speed: float = LOCAL_SPEED) -> Waiter:

@@ -604,6 +604,7 @@ def submit(
                 waiter = api.with_max_wait(waiter, max_wait)
             outcome = api.send(
                 plan,
+                reconcile_delay=api.local_reconcile_delay() if local else None,
                 settings=settings,
                 wait=should_wait,
                 client=client,

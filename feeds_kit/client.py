@@ -473,7 +473,11 @@ class FeedsClient:
     def download_document(self, url: str, *, compression: str | None = None) -> DownloadedDocument:
         """GET the presigned ``url`` (no SP-API header) and gunzip when ``compression`` is
         ``GZIP`` — whether the bytes arrive gzipped, already decoded by a
-        ``Content-Encoding: gzip``, or gzipped twice. The charset comes from ``Content-Type``."""
+        ``Content-Encoding: gzip``, or gzipped twice. The charset comes from ``Content-Type``.
+
+        Bytes that arrived but cannot be unpacked (damaged gzip, an unknown compression, more
+        than ``max_document_bytes``) raise :class:`UploadError` with an ``unreadable`` context
+        entry saying why, so a caller can tell a broken document from a failed transfer."""
         response = self._transfer("GET", url, what="Downloading the document")
         if not 200 <= response.status_code < 300:
             raise _s3_error(response, url, what="Downloading the document", upload=False)
@@ -484,6 +488,8 @@ class FeedsClient:
                 f"The document uses the compression {compression!r}, which feeds-kit cannot "
                 "read (only GZIP is known).",
                 url=redact_url(url),
+                unreadable=f"it uses the compression {compression!r}, which feeds-kit cannot "
+                "read",
             )
         # A text report never starts with the gzip magic, so gzip bytes are unwrapped even when
         # compressionAlgorithm was not given; two layers arrive when S3 adds Content-Encoding.
@@ -980,6 +986,7 @@ def _gunzip(data: bytes, limit: int, url: str) -> bytes:
                 raise UploadError(
                     f"The downloaded document unpacks to more than {limit:,} bytes: refused.",
                     url=redact_url(url),
+                    unreadable=f"it unpacks to more than {limit:,} bytes",
                 )
             if not inflater.eof:
                 raise zlib.error("truncated")
@@ -993,6 +1000,7 @@ def _gunzip(data: bytes, limit: int, url: str) -> bytes:
             "The downloaded document is not valid gzip data (truncated or corrupt): download "
             "it again.",
             url=redact_url(url),
+            unreadable="it is not valid gzip data (truncated or corrupt)",
         ) from None
     return bytes(out)
 

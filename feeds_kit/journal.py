@@ -735,11 +735,17 @@ class Journal:
         self, submission_id: str, index: int, feed_id: str, *, how: str = "created",
         processing_status: str | None = None,
     ) -> None:
-        """After ``createFeed`` answered ``feed_id`` (``how="adopted"`` when reconciled)."""
+        """After ``createFeed`` answered ``feed_id`` (``how="adopted"`` when reconciled).
+
+        An adopted feed may already be finished (``processing_status`` from getFeeds is DONE,
+        FATAL or CANCELLED): the chunk's state says so at once, since no poll will follow for a
+        status already known to be terminal.
+        """
         now = self._now()
+        state = _TERMINAL_STATUS.get(processing_status or "", ChunkState.CREATED)
         self._update_chunk(
             submission_id, index, f"feed_{how}",
-            {"create_feed_done": now, "feed_id": feed_id, "state": ChunkState.CREATED.value,
+            {"create_feed_done": now, "feed_id": feed_id, "state": state.value,
              "processing_status": processing_status or "IN_QUEUE", "status_since": now,
              "attention": None, "candidates": "[]"},
             feed_id=feed_id,

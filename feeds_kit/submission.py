@@ -45,6 +45,8 @@ from feeds_kit.errors import (
     FeedFailedError,
     FeedsKitError,
     JournalError,
+    NetworkError,
+    UploadError,
     UploadExpiredError,
     UsageError,
 )
@@ -650,7 +652,18 @@ class Submitter:
                 if outcome != "none":
                     return outcome == "adopted"
                 if ambiguous >= self.max_ambiguous_attempts:
-                    raise
+                    # Each attempt was reconciled to "not taken": no longer ambiguous, and the
+                    # person needs to know that nothing is at Amazon and how to go on.
+                    status = exc.context.get("status")
+                    last = f"HTTP {status}" if status else exc.context.get("reason", "no answer")
+                    raise NetworkError(
+                        f"createFeed for chunk {index + 1} of {sid} got no usable answer "
+                        f"{ambiguous} times (last: {last}) and getFeeds shows Amazon took none "
+                        f"of them; nothing was sent twice — run feeds-kit resume {sid} later",
+                        operation="createFeed", submission_id=sid, chunk=index + 1,
+                        attempts=ambiguous, status=status,
+                        request_id=exc.context.get("request_id"),
+                    ) from None
                 continue
             except ApiError as exc:
                 # A definite refusal: nothing was taken, the chunk may be sent again later.
@@ -703,7 +716,7 @@ class Submitter:
         raise UploadExpiredError(
             f"the upload URL of chunk {index + 1} of {sid} expired {self.max_upload_attempts} "
             "times in a row (it lives 5 minutes); check the computer's clock and the "
-            "connection, then resume",
+            f"connection, then run feeds-kit resume {sid}",
             submission_id=sid, chunk=index + 1,
         )
 
@@ -910,10 +923,7 @@ class Submitter:
         if not document_id:
             return None
         self.journal.report_fetch_started(submission.id, chunk.index, document_id)
-        meta = self.client.get_feed_document(document_id)
-        downloaded = self.client.download_document(
-            str(meta["url"]), compression=meta.get("compressionAlgorithm")
-        )
+        downloaded = self._download(document_id, chunk)
         text = decode(downloaded)
         path = self.directory(submission.id) / (
             f"report-{chunk.index + 1:03d}.{_report_suffix(text)}"
@@ -930,6 +940,33 @@ class Submitter:
         self._emit(ReportFetched(submission.id, chunk.index, chunk.feed_id, parsed.format,
                                  parsed.summary.to_dict()))
         return parsed
+
+    def _download(self, document_id: str, chunk: Chunk) -> DownloadedLike:
+        """getFeedDocument, then the download; one fresh URL when the first one has expired.
+
+        A document that arrived but cannot be unpacked is a :class:`ReportFormatError` (the
+        verdict shows it on its chunk and goes on); a failed transfer stays an operational error.
+        """
+        for attempt in (1, 2):
+            meta = self.client.get_feed_document(document_id)
+            try:
+                return self.client.download_document(
+                    str(meta["url"]), compression=meta.get("compressionAlgorithm")
+                )
+            except UploadExpiredError:
+                # A result URL lives five minutes; another one costs a single getFeedDocument.
+                if attempt == 2:
+                    raise
+                self.journal.log(chunk.submission_id, "report_url_expired", chunk.index,
+                                 result_document_id=document_id)
+            except UploadError as exc:
+                reason = exc.context.get("unreadable")
+                if not reason:
+                    raise
+                raise ReportFormatError(
+                    str(reason), feed_id=chunk.feed_id, document_id=document_id
+                ) from None
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def collect(self, submission_id: str) -> VerdictReport:
         """Fetch, parse and map the reports of the finished chunks into one verdict.

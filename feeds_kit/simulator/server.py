@@ -14,6 +14,7 @@ import random
 import re
 import socket
 import string
+import sys
 import threading
 import time
 import uuid
@@ -420,6 +421,14 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     simulator: Simulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client gone before its answer (killed inside a ``delay`` window, timed out) is part
+        # of what the simulator is for: not worth socketserver's traceback on stderr.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            logger.debug("client %s went away before its answer", client_address[0])
+            return
+        super().handle_error(request, client_address)
 
 
 class _Server6(_Server):
