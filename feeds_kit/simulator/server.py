@@ -95,6 +95,10 @@ class Simulator:
         self.faults = FaultInjector(self.config.faults, random.Random(self._rng.random()))
         self.documents = DocumentStore(clock, lambda: self._document_id("na"), self._request_id)
         self.store = ListingsStore(clock, self.config.store_path)
+        # One product-type folder for the definitions served and the required attributes
+        # checked when processing, so the simulator never contradicts itself.
+        folder = product_types
+        schemas = (lambda: folder) if folder is not None else default_folder
         self.processor = FeedProcessor(
             clock=clock,
             speed=self.config.speed,
@@ -104,6 +108,7 @@ class Simulator:
             faults=self.faults,
             new_feed_id=self._feed_id,
             new_document_id=self._document_id,
+            product_types=schemas,
         )
         self.feeds = FeedsApi(
             self.processor,
@@ -114,10 +119,7 @@ class Simulator:
                 "JSON_LISTINGS_FEED", seller, LISTINGS_FEED_PLAN
             ),
         )
-        folder = product_types
-        self.definitions = DefinitionsApi(
-            self.documents, (lambda: folder) if folder is not None else default_folder
-        )
+        self.definitions = DefinitionsApi(self.documents, schemas)
         self._log: list[dict[str, Any]] = []
         self._log_lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
