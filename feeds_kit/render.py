@@ -131,6 +131,17 @@ def _display_name(report: Report) -> str:
     return PurePath(report.file).name or report.file
 
 
+#: Longest SKU the issues table shows whole (Amazon allows 40 characters); a longer one, which
+#: is itself an error, is cut so a 40,000-character cell cannot flood the terminal.
+_SKU_SHOWN = 60
+
+
+def _shortened(text: str, limit: int = _SKU_SHOWN) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text):,} characters)"
+
+
 def _column_label(issue: Issue) -> str:
     """``C Price``, ``C``, ``Price`` or an empty string."""
     return " ".join(part for part in (issue.column, issue.header) if part)
@@ -235,6 +246,14 @@ def _status_line(report: Report, command: str) -> Text:
             f"({report.valid_rows:,} {verdict})"
         )
         return Text(text, style="bold red")
+    if report.truncated and report.valid_rows < report.rows and command not in _AMAZON_COMMANDS:
+        # The issue limit was filled before a row's error could be kept: never claim "all valid".
+        invalid = report.rows - report.valid_rows
+        text = (
+            f"✖ {name}: {_plural(invalid, 'row')} of {report.rows:,} not valid; their errors are "
+            "past the issue limit (raise --limit-errors)"
+        )
+        return Text(text, style="bold red")
     if report.rows == 0:
         text = f"✔ {name}: no data rows"
     else:
@@ -328,7 +347,7 @@ def _detail_table(issues: list[Issue], max_rows: int | None) -> Table:
         cells: list[Text | str] = [
             "" if issue.row is None else str(issue.row),
             Text(_column_label(issue)),
-            Text(issue.sku or ""),
+            Text(_shortened(issue.sku or "")),
             Text(issue.severity.value, style=_SEVERITY_STYLE[issue.severity]),
         ]
         if with_source:

@@ -351,6 +351,7 @@ def save_atomic(target: Path, save: Callable[[str], Any]) -> None:
     os.close(fd)
     try:
         save(str(temp))
+        _flush_to_disk(temp)
         os.replace(temp, target)
     except OSError as error:
         raise OutputError(f"Cannot write {target}: {error.strerror or error}.",
@@ -358,6 +359,13 @@ def save_atomic(target: Path, save: Callable[[str], Any]) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
+
+
+def _flush_to_disk(path: Path) -> None:
+    # Without it a power cut right after the rename can leave an empty file at the target on
+    # file systems that persist the rename before the data (the feed writer does the same).
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
 
 
 def _create_temp(directory: Path, name: str) -> tuple[Path, int]:
