@@ -69,6 +69,24 @@ UNKNOWN_COLUMN = IssueType(
     severity=Severity.WARNING,
     tags=("structure", "column"),
 )
+#: Unknown columns reported one by one; the rest are folded into ``unknown-columns-more``.
+UNKNOWN_COLUMNS_SHOWN = 20
+UNKNOWN_COLUMNS_MORE = IssueType(
+    code="unknown-columns-more",
+    title="Many unknown columns",
+    message=(
+        "{count:,} more columns, from {first} to {last}, are not columns of {kind} sheets "
+        "either, so their values are not sent"
+    ),
+    hint="check that this is the right sheet (--sheet) and kind (--kind)",
+    description=(
+        f"Past the first {UNKNOWN_COLUMNS_SHOWN} unknown columns, the rest are counted in one "
+        "warning instead of one each, so a sheet with thousands of stray columns stays "
+        "readable and its real errors are not pushed past the issue limit."
+    ),
+    severity=Severity.WARNING,
+    tags=("structure", "column"),
+)
 COLUMN_NOT_IN_KIND = IssueType(
     code="column-not-in-kind",
     title="Column of another sheet kind",
@@ -454,6 +472,29 @@ def _known_list(kind: str) -> str:
     return ", ".join(f'"{name}"' for name in field_specs(kind))
 
 
+def _fold_unknown_columns(
+    issues: list[Issue], *, file: str | None, sheet: str | None, kind: str
+) -> list[Issue]:
+    """Keep the first :data:`UNKNOWN_COLUMNS_SHOWN` unknown-column warnings; count the rest in
+    one ``unknown-columns-more`` warning."""
+    unknown = [i for i in issues if i.code == UNKNOWN_COLUMN.code]
+    if len(unknown) <= UNKNOWN_COLUMNS_SHOWN:
+        return issues
+    folded = unknown[UNKNOWN_COLUMNS_SHOWN:]
+    dropped = {id(i) for i in folded}
+    kept = [i for i in issues if id(i) not in dropped]
+    kept.append(
+        UNKNOWN_COLUMNS_MORE.at(
+            Location(file=file, sheet=sheet),
+            count=len(folded),
+            first=f'{folded[0].column} "{folded[0].header}"',
+            last=f'{folded[-1].column} "{folded[-1].header}"',
+            kind=kind,
+        )
+    )
+    return kept
+
+
 def map_columns(
     headers: Sequence[Any],
     *,
@@ -556,6 +597,7 @@ def map_columns(
                     field=required,
                 )
             )
+    issues = _fold_unknown_columns(issues, file=file, sheet=sheet, kind=kind)
     # Structural errors first: they decide whether rows are checked at all.
     issues.sort(key=lambda i: (not i.is_error,))
     notes: dict[str, Any] = {}

@@ -201,17 +201,34 @@ class Report:
     issues: list[Issue] = field(default_factory=list)
     limit: int | None = None
     dropped: int = 0
+    dropped_errors: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    _kept_non_errors: int = field(default=0, init=False, repr=False, compare=False)
 
     @property
     def truncated(self) -> bool:
         return self.dropped > 0
 
     def add(self, issue: Issue) -> None:
+        """Keep ``issue`` unless the limit is reached. At the limit an error still pushes out
+        the latest warning or note, so thousands of warnings never hide an error (and the exit
+        code); what is not kept is counted in ``dropped`` (errors also in ``dropped_errors``)."""
+        is_error = issue.severity is Severity.ERROR
         if self.limit is not None and len(self.issues) >= self.limit:
+            if is_error and self._kept_non_errors:
+                for index in range(len(self.issues) - 1, -1, -1):
+                    if self.issues[index].severity is not Severity.ERROR:
+                        del self.issues[index]
+                        self._kept_non_errors -= 1
+                        break
+                self.issues.append(issue)
+            elif is_error:
+                self.dropped_errors += 1
             self.dropped += 1
             return
         self.issues.append(issue)
+        if not is_error:
+            self._kept_non_errors += 1
 
     def extend(self, issues: Iterable[Issue]) -> None:
         for issue in issues:
@@ -230,9 +247,7 @@ class Report:
 
     @property
     def has_errors(self) -> bool:
-        return any(i.severity is Severity.ERROR for i in self.issues) or (
-            self.dropped > 0 and bool(self.errors)
-        )
+        return self.dropped_errors > 0 or any(i.severity is Severity.ERROR for i in self.issues)
 
     def exit_code(self, *, strict: bool = False) -> int:
         """0 clean (warnings allowed unless ``strict``), 1 data errors (PRODUCT.md)."""

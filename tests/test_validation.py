@@ -756,3 +756,20 @@ def test_validation_is_fast() -> None:
     assert report.issues == []
     assert report.valid_rows == 20_000
     assert elapsed < 1.0, f"{elapsed:.2f} s for 20,000 rows"
+
+
+def test_at_the_issue_limit_an_error_pushes_out_a_warning() -> None:
+    from feeds_kit.issues import Issue, Report, Severity
+
+    report = Report(limit=3)
+    for n in range(5):
+        report.add(Issue(code="w", severity=Severity.WARNING, message=f"w{n}", row=n + 2))
+    report.add(Issue(code="e", severity=Severity.ERROR, message="bad", row=9))
+    assert [i.message for i in report.issues] == ["w0", "w1", "bad"]
+    assert report.dropped == 3
+    assert report.has_errors and report.exit_code() == 1
+    # Once only errors are kept, a further error is counted, and still decides the exit code.
+    full = Report(limit=1)
+    full.add(Issue(code="e", severity=Severity.ERROR, message="one", row=2))
+    full.add(Issue(code="e", severity=Severity.ERROR, message="two", row=3))
+    assert (full.dropped, full.dropped_errors, full.exit_code()) == (1, 1, 1)

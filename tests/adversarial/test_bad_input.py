@@ -199,15 +199,38 @@ def test_corpus_generator_writes_every_case_and_its_index(tmp_path: Path) -> Non
     assert len({c.name for c in CASES}) == len(CASES)
 
 
-def test_status_line_never_claims_all_valid_when_errors_were_dropped(
+def test_twenty_thousand_unknown_columns_never_hide_the_rows_error(
     corpus: dict[str, Path], runner: CliRunner
 ) -> None:
-    """20,000 unknown columns fill the issue limit before the row's error: the text output
-    must still say the row is not valid (the exit code is the core fix, see known_bug)."""
-    result = runner.invoke(cli, ["validate", str(corpus["wide-header.csv"])])
-    first = result.stdout.splitlines()[0]
-    assert first == (
-        "✖ wide-header.csv: 1 row of 1 not valid; their errors are past the issue limit "
+    """20,000 unknown columns: the first 20 are listed, the rest counted in one warning, and
+    the row's error is kept and decides the exit code."""
+    result = runner.invoke(cli, ["validate", str(corpus["wide-header.csv"]), "--format", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    codes = [i["code"] for i in data["issues"]]
+    assert codes.count("unknown-column") == 20
+    assert codes.count("unknown-columns-more") == 1
+    errors = [(i["row"], i["column"]) for i in data["issues"] if i["severity"] == "error"]
+    assert errors == [(2, "C")]
+
+
+def test_status_line_never_claims_all_valid_when_errors_were_dropped() -> None:
+    """A report whose kept issues hold no error although rows are invalid (their errors past
+    the limit) must not say "all valid"."""
+    import io
+
+    from rich.console import Console
+
+    from feeds_kit import render
+    from feeds_kit.issues import Report
+
+    report = Report(file="wide.csv", rows=1, valid_rows=0, limit=1)
+    report.issues.append(Issue(code="unknown-column", severity=Severity.WARNING, message="x"))
+    report.dropped = 1
+    out = io.StringIO()
+    render.render_text(report, console=Console(file=out, width=200, no_color=True))
+    assert out.getvalue().splitlines()[0] == (
+        "✖ wide.csv: 1 row of 1 not valid; their errors are past the issue limit "
         "(raise --limit-errors)"
     )
 
