@@ -19,13 +19,17 @@ import click
 DOCS = Path(__file__).resolve().parent
 
 
-def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
-    found = [(path, command)]
+def _walk(
+    command: click.Command, ctx: click.Context
+) -> list[tuple[click.Context, click.Command]]:
+    found = [(ctx, command)]
     if isinstance(command, click.Group):
         for name in sorted(command.commands):
             sub = command.commands[name]
             if not sub.hidden:
-                found.extend(_walk(sub, [*path, name]))
+                # Each context has its parent, as when a user runs the command, so the help
+                # shows exactly what they see (the group's -h/--help included).
+                found.extend(_walk(sub, click.Context(sub, info_name=name, parent=ctx)))
     return found
 
 
@@ -38,10 +42,15 @@ def cli_reference() -> str:
         "Generated from the commands' own help by `python docs/generate.py`; do not edit by hand.",
         "",
     ]
-    for path, command in _walk(cli, ["feeds-kit"]):
-        name = " ".join(path)
-        ctx = click.Context(command, info_name=name, terminal_width=100, max_content_width=100)
-        lines += [f"## {name}", "", "```", command.get_help(ctx).rstrip(), "```", ""]
+    root = click.Context(
+        cli,
+        info_name="feeds-kit",
+        terminal_width=100,
+        max_content_width=100,
+        **cli.context_settings,
+    )
+    for ctx, command in _walk(cli, root):
+        lines += [f"## {ctx.command_path}", "", "```", command.get_help(ctx).rstrip(), "```", ""]
     return "\n".join(lines)
 
 

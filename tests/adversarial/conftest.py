@@ -10,7 +10,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
@@ -21,26 +20,6 @@ for folder in (HERE, HERE.parent):
 
 import make_corpus  # noqa: E402
 from adversarial_support import CREDENTIAL_VARS  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _fresh_help_options() -> Iterator[None]:
-    """Forget the help options click caches on each command during an in-process run.
-
-    Invoked through the group, a command caches the group's ``-h, --help``; ``docs/generate.py``
-    renders each command's help without the group and then shows the cached option, so
-    ``test_cli.py::test_docs_are_current`` would fail just for running after this folder.
-    (The proper fix is in docs/generate.py: give each context the root's as its parent.)
-    """
-    yield
-    from feeds_kit.cli import cli
-
-    stack: list[click.Command] = [cli]
-    while stack:
-        command = stack.pop()
-        command._help_option = None
-        if isinstance(command, click.Group):
-            stack.extend(command.commands.values())
 
 
 @pytest.fixture
