@@ -553,6 +553,14 @@ def verdict(
         return submission, submitter.collect(submission.id)
 
 
+def find_submission(id_or_feed_id: str, *, settings: Settings) -> Submission:
+    """A submission as the journal records it (by submission id or feed id); no network."""
+    from feeds_kit.journal import Journal
+
+    with Journal(settings.home or home_dir()) as journal:
+        return journal.find(id_or_feed_id)
+
+
 def history(*, settings: Settings, limit: int = 50) -> list[Submission]:
     """The most recent submissions recorded in the journal, newest first."""
     from feeds_kit.journal import Journal

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -650,7 +651,15 @@ def status(id: str | None, profile: str | None, wait: bool, limit: int) -> None:
             (_show_verdict(o, "text", None, None, False, "status") for o in outcomes), default=0
         )
         raise SystemExit(code)
-    submission, verdict_report = api.verdict(id, settings=settings)
+    from feeds_kit.errors import ConfigError
+
+    try:
+        submission, verdict_report = api.verdict(id, settings=settings)
+    except ConfigError as error:
+        # What the journal knows needs no credentials; Amazon's latest word does.
+        views.submission_detail(_stdout(), api.find_submission(id, settings=settings))
+        _stderr().print(f"Amazon was not asked for news: {error}")
+        return
     views.submission_detail(_stdout(), submission)
     if verdict_report.chunks and verdict_report.finished:
         render.render_text(verdict_report, console=_stdout(), command="status", max_rows=20)
@@ -881,15 +890,16 @@ def sandbox_serve(
         endpoint, lwa_endpoint = running.endpoint, running.lwa_endpoint
         console.print(f"SP-API simulator listening on {endpoint} (Ctrl-C stops it)")
         console.print("Point a client at it (these test credentials are public):")
-        for line in (
-            f"export FEEDS_KIT_ENDPOINT={endpoint}",
-            f"export FEEDS_KIT_LWA_ENDPOINT={lwa_endpoint}",
-            f"export LWA_CLIENT_ID={LOCAL_CLIENT_ID}",
-            f"export LWA_CLIENT_SECRET={LOCAL_CLIENT_SECRET}",
-            f"export SP_API_REFRESH_TOKEN={LOCAL_REFRESH_TOKEN}",
-            f"export SP_API_SELLER_ID={LOCAL_SELLER_ID}",
+        # Quoted for the shell: the refresh token holds a "|" (as Amazon's do).
+        for name, value in (
+            ("FEEDS_KIT_ENDPOINT", endpoint),
+            ("FEEDS_KIT_LWA_ENDPOINT", lwa_endpoint),
+            ("LWA_CLIENT_ID", LOCAL_CLIENT_ID),
+            ("LWA_CLIENT_SECRET", LOCAL_CLIENT_SECRET),
+            ("SP_API_REFRESH_TOKEN", LOCAL_REFRESH_TOKEN),
+            ("SP_API_SELLER_ID", LOCAL_SELLER_ID),
         ):
-            click.echo(line)
+            click.echo(f"export {name}={shlex.quote(value)}")
 
     try:
         simulator.serve_forever(host, port, ready=ready)

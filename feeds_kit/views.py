@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import PurePath
 
 from rich.console import Console
 from rich.table import Table
@@ -166,12 +167,13 @@ def submissions_table(submissions: Sequence[Submission], *, title: str) -> Table
         table.add_row(
             sub.id,
             _when(sub.created_at),
-            sub.source,
+            # The name is what a person recognises; the full path is in `status ID`.
+            PurePath(sub.source).name,
             sub.kind or "",
             str(sub.rows),
             str(len(sub.chunks)),
             ", ".join(sub.feed_ids()),
-            sub.state.value + (f": {sub.note}" if sub.note else ""),
+            sub.state.value,
         )
     return table
 
