@@ -47,7 +47,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from feeds_kit.errors import InputError, OutputError
-from feeds_kit.issues import CATALOGUE, Issue, Report, Severity, Source
+from feeds_kit.issues import Issue, Report, Severity, Source
 from feeds_kit.rows import SheetLayout
 
 __all__ = [
@@ -816,14 +816,11 @@ class _Annotator:
 
         by_code = report.by_code()
         if by_code:
-            first_message: dict[str, str] = {}
-            for issue in report.issues:
-                first_message.setdefault(issue.code, issue.message)
+            titles = report.code_titles()
             section(
                 ["By issue type", "Issue", "Severity", "Count"],
                 [
-                    [code, CATALOGUE[code].title if code in CATALOGUE else first_message[code],
-                     sev.value, count]
+                    [code, titles[code], sev.value, count]
                     for (code, sev), count in sorted(
                         by_code.items(),
                         key=lambda kv: (-kv[1], _SEVERITY_RANK[kv[0][1]], kv[0][0]),
