@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from feeds_kit.config import Settings, home_dir
 from feeds_kit.errors import OutputError, UsageError
 from feeds_kit.feed import BuildResult, FeedBuilder
+from feeds_kit.files import write_atomic
 from feeds_kit.issues import Report
 from feeds_kit.journal import Submission, file_sha256
 from feeds_kit.listings import ListingValidator
@@ -244,10 +245,7 @@ def _publish(staged: BuildResult, target: Path) -> BuildResult:
     manifest = staged.manifest
     for entry, final in zip(manifest.documents, final_paths, strict=True):
         entry.name = final.name
-    manifest_path = manifest_path_for(target)
-    tmp = manifest_path.with_name(f".{manifest_path.name}.tmp")
-    tmp.write_text(manifest.dumps(), encoding="utf-8")
-    os.replace(tmp, manifest_path)
+    write_atomic(manifest_path_for(target), manifest.dumps().encode("utf-8"))
     return BuildResult(documents=documents, manifest=manifest, skipped_rows=staged.skipped_rows)
 
 

@@ -23,12 +23,10 @@ when the build finishes.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import datetime as dt
 import functools
 import hashlib
 import os
-import secrets
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,6 +39,7 @@ import orjson
 
 from feeds_kit import resources
 from feeds_kit.errors import FeedsKitError, OutputError, UsageError
+from feeds_kit.files import write_atomic
 from feeds_kit.listings import ListingLayout, UnbuildableListing
 from feeds_kit.manifest import CellRef, DocumentEntry, Manifest, MessageEntry
 from feeds_kit.marketplaces import BY_ID, Marketplace
@@ -593,7 +592,7 @@ class FeedBuilder:
         """Write a full chunk to its numbered file and drop its messages from memory."""
         path = _numbered_path(self._output, chunk.seq)
         data = self._limits(self._document_bytes(chunk), chunk.live, path.name)
-        _write_atomic(path, data)
+        write_atomic(path, data)
         chunk.path = path
         chunk.written_size = len(data)
         chunk.written_sha256 = hashlib.sha256(data).hexdigest()
@@ -628,11 +627,11 @@ class FeedBuilder:
             live_count = len(chunk.rows) - len(chunk.discarded)
             if chunk.path is None:
                 data = self._limits(self._document_bytes(chunk), live_count, path.name)
-                _write_atomic(path, data)
+                write_atomic(path, data)
                 size, sha256 = len(data), hashlib.sha256(data).hexdigest()
             elif chunk.discarded:
                 data = self._limits(self._rewritten(chunk, path.name), live_count, path.name)
-                _write_atomic(path, data)
+                write_atomic(path, data)
                 if chunk.path != path:
                     chunk.path.unlink(missing_ok=True)
                 size, sha256 = len(data), hashlib.sha256(data).hexdigest()
@@ -717,34 +716,6 @@ def _renumbered(blob: bytes, message_id: int) -> bytes:
     """A serialised message with another ``messageId`` (always its first key: we build it)."""
     end = blob.index(b",", len(_ID_PREFIX))
     return _ID_PREFIX + str(message_id).encode() + blob[end:]
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so a reader sees the old file or the whole new one.
-
-    The temporary file sits in the same directory (so ``os.replace`` is atomic) and is created
-    with the usual permissions, as the umask allows (``mkstemp`` would make it private).
-    """
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise OutputError(
-            f"{path}: cannot write the feed document ({exc.strerror}).", path=str(path)
-        ) from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise OutputError(
-            f"{path}: cannot write the feed document ({exc.strerror}).", path=str(path)
-        ) from None
 
 
 def _replace(source: Path, target: Path) -> None:

@@ -27,9 +27,7 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +54,7 @@ from feeds_kit.errors import (
     UploadError,
     UsageError,
 )
+from feeds_kit.files import write_atomic
 from feeds_kit.issues import Issue, IssueType, Location, Severity
 from feeds_kit.marketplaces import find_marketplace, get_marketplace
 
@@ -1469,18 +1468,6 @@ def _parse_time(text: Any) -> datetime | None:
         return None
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class ProductTypeCache:
     """The product type schemas kept in ``<root>`` (default ``<FEEDS_KIT_HOME>/product-types``).
 
@@ -1662,12 +1649,12 @@ class ProductTypeCache:
             ))
         )
         clean["feedsKit"] = {"fetchedAt": fetched_at.isoformat()}
-        _write_atomic(folder / "schema.json", schema_bytes)
+        write_atomic(folder / "schema.json", schema_bytes)
         meta_path = folder / "meta-schema.json"
         if meta_schema_bytes is not None:
-            _write_atomic(meta_path, meta_schema_bytes)
+            write_atomic(meta_path, meta_schema_bytes)
         # definition.json last: an entry is complete once it exists.
-        _write_atomic(folder / "definition.json",
+        write_atomic(folder / "definition.json",
                       json.dumps(clean, indent=2, ensure_ascii=False).encode("utf-8"))
         self._entries = None
         self._found.clear()

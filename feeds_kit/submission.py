@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -50,6 +49,7 @@ from feeds_kit.errors import (
     UploadExpiredError,
     UsageError,
 )
+from feeds_kit.files import PRIVATE, write_atomic
 from feeds_kit.issues import Issue, IssueType, Location, Report, Severity, Source
 from feeds_kit.journal import (
     Chunk,
@@ -367,22 +367,6 @@ FEED_WITHOUT_REPORT = IssueType(
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` durably: temp file in the same directory, fsync, rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
 def _parse_time(value: Any) -> float | None:
     if not isinstance(value, str) or not value:
         return None
@@ -552,12 +536,14 @@ class Submitter:
                     path=str(document.path),
                 )
             target = directory / f"chunk-{index + 1:03d}.json"
-            _write_atomic(target, data)
+            write_atomic(target, data, mode=PRIVATE)
             chunks.append(
                 NewChunk(target, digest, len(data), document.message_count,
                          list(document.marketplace_ids))
             )
-        _write_atomic(directory / "manifest.json", build.manifest.dumps().encode("utf-8"))
+        write_atomic(
+            directory / "manifest.json", build.manifest.dumps().encode("utf-8"), mode=PRIVATE
+        )
         return self.journal.add_chunks(
             submission_id, chunks, build.manifest,
             local_issues=list(local_report.issues) if local_report else (),
@@ -929,7 +915,7 @@ class Submitter:
             f"report-{chunk.index + 1:03d}.{_report_suffix(text)}"
         )
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _write_atomic(path, text.encode("utf-8"))
+        write_atomic(path, text.encode("utf-8"), mode=PRIVATE)
         try:
             parsed = parse_report(text)
         except ReportFormatError as exc:

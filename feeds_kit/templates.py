@@ -35,6 +35,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from feeds_kit import resources
 from feeds_kit.errors import OutputError, UsageError
+from feeds_kit.files import save_atomic
 from feeds_kit.marketplaces import MARKETPLACES, Marketplace, get_marketplace
 from feeds_kit.product_types import (
     AttributeInfo,
@@ -42,7 +43,7 @@ from feeds_kit.product_types import (
     LeafInfo,
     ProductTypeCache,
 )
-from feeds_kit.workbook import put_value, save_atomic
+from feeds_kit.workbook import put_value
 
 __all__ = [
     "PRODUCT_TYPE_PROPERTY",

@@ -28,11 +28,10 @@ import datetime as dt
 import functools
 import json
 import os
-import secrets
 import warnings
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from copy import copy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from feeds_kit.errors import InputError, OutputError
+from feeds_kit.files import save_atomic
 from feeds_kit.issues import Issue, Report, Severity, Source
 from feeds_kit.rows import SheetLayout
 
@@ -331,51 +331,6 @@ def _refuse_same_file(source: Path, output: Path) -> None:
             f"Refusing to write over the input {source.name}; choose another output file.",
             file=str(output),
         )
-
-
-def save_atomic(target: Path, save: Callable[[str], Any]) -> None:
-    """Write ``target`` through ``save(temp_path)``, then move it into place.
-
-    An interrupted run never leaves a half-written file at ``target``.
-
-    The temporary file is created with the ordinary permissions (0o666 less the umask), as
-    the final file would be, and in the target directory so the move is a rename.
-    """
-    directory = target.parent
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        temp, fd = _create_temp(directory, target.name)
-    except OSError as error:
-        raise OutputError(f"Cannot write {target}: {error.strerror or error}.",
-                          file=str(target)) from None
-    os.close(fd)
-    try:
-        save(str(temp))
-        _flush_to_disk(temp)
-        os.replace(temp, target)
-    except OSError as error:
-        raise OutputError(f"Cannot write {target}: {error.strerror or error}.",
-                          file=str(target)) from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-
-
-def _flush_to_disk(path: Path) -> None:
-    # Without it a power cut right after the rename can leave an empty file at the target on
-    # file systems that persist the rename before the data (the feed writer does the same).
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
-
-
-def _create_temp(directory: Path, name: str) -> tuple[Path, int]:
-    for _ in range(100):
-        temp = directory / f".{name}.{secrets.token_hex(4)}.tmp"
-        try:
-            return temp, os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temporary name for {name} in {directory}")
 
 
 def _new_workbook(title: str) -> tuple[Workbook, Worksheet]:
