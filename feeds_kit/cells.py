@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -31,14 +31,19 @@ from feeds_kit.issues import IssueType, Location, Severity
 from feeds_kit.marketplaces import MARKETPLACES, find_marketplace
 
 __all__ = [
+    "ABSENT",
     "BLANK",
     "EXCEL_ERRORS",
     "MISSING",
     "CellResult",
+    "ColumnConverter",
     "Converter",
     "Finding",
     "Problem",
+    "base_converter",
     "canonical",
+    "column_converter",
+    "column_converter_for",
     "converter_for",
     "error_value_problem",
     "formula_problem",
@@ -816,32 +821,116 @@ def _schema_type(spec: Mapping[str, Any]) -> str | None:
     return kind
 
 
+#: How many distinct text values (marketplaces, currencies, dates, channels) a column remembers.
+TEXT_MEMO: Final = 4096
+#: How many distinct numbers (prices, quantities) a column remembers.
+NUMBER_MEMO: Final = 8192
+
+
+def base_converter(field: str, spec: Mapping[str, Any]) -> tuple[Converter, int]:
+    """The plain converter of one field and how many of its answers are worth remembering
+    (0: none, e.g. SKUs, which never repeat). :func:`converter_for` and
+    :func:`column_converter_for` add the memory."""
+    kind = _schema_type(spec)
+    # Every converter treats Excel error text (#N/A in a CSV) as an error on the cell; fields
+    # whose values repeat from row to row (marketplace, currency, dates, enums) are memoized.
+    if field == "sku":
+        return _convert_sku, 0
+    if "enum" in spec:
+        return _enum_converter(field, spec), TEXT_MEMO
+    if spec.get("x-format") == "marketplace":
+        return _convert_marketplace, TEXT_MEMO
+    if spec.get("x-format") == "money" or kind == "number":
+        return _convert_number, NUMBER_MEMO
+    if kind == "integer":
+        return _convert_integer, NUMBER_MEMO
+    if spec.get("format") == "date":
+        return _convert_date, TEXT_MEMO
+    if kind == "boolean":
+        return _convert_boolean, TEXT_MEMO
+    if field == "currency" or spec.get("x-format") == "currency":
+        return _convert_currency, TEXT_MEMO
+    return _convert_string, 0
+
+
 def converter_for(field: str, spec: Mapping[str, Any]) -> Converter:
     """The converter for one field, chosen once per column from its row-schema entry.
 
     The SKU (field ``sku``) has its own rules; otherwise ``enum`` wins, then
     ``x-format`` (``money``, ``marketplace``), ``format: date`` and the JSON type.
     """
-    kind = _schema_type(spec)
-    # Every converter treats Excel error text (#N/A in a CSV) as an error on the cell; fields
-    # whose values repeat from row to row (marketplace, currency, dates, enums) are memoized.
-    if field == "sku":
-        return _convert_sku
-    if "enum" in spec:
-        return _enum_converter(field, spec)
-    if spec.get("x-format") == "marketplace":
-        return _memoized(_convert_marketplace)
-    if spec.get("x-format") == "money" or kind == "number":
-        return _memoized_numbers(_convert_number)
-    if kind == "integer":
-        return _memoized_numbers(_convert_integer)
-    if spec.get("format") == "date":
-        return _memoized(_convert_date)
-    if kind == "boolean":
-        return _memoized(_convert_boolean)
-    if field == "currency" or spec.get("x-format") == "currency":
-        return _memoized(_convert_currency)
-    return _convert_string
+    convert, memo = base_converter(field, spec)
+    if not memo:
+        return convert
+    if convert is _convert_number or convert is _convert_integer:
+        return _memoized_numbers(convert, memo)
+    return _memoized(convert, memo)
+
+
+#: A column converter's answer for an empty cell (``None`` or ``""``): the field stays absent.
+#: Unlike :data:`BLANK` (a cell of spaces) it is no :class:`Finding`, so the reader's batch
+#: loop can tell "nothing to say" from "a word needed" by one type test.
+ABSENT: Final = _Sentinel("ABSENT")
+
+#: Converts a column of cells at once: the results in order, and the positions of those that
+#: are :class:`Finding` objects (warnings, errors and cells of spaces).
+ColumnConverter = Callable[[Sequence[Any]], tuple[list[Any], list[int]]]
+
+
+def column_converter(convert: Converter, memo: int = 0) -> ColumnConverter:
+    """Wrap a cell converter to convert a whole column (a batch of rows) per call.
+
+    Empty cells and, for a ``memo`` > 0, values seen before are answered by one C-level
+    dictionary pass (``map(cache.get, cells)``); only new values reach ``convert``. Findings
+    are never remembered (they are rare and carry the cell's own wording). Keys that equal 0
+    or 1 are not remembered either: ``True == 1 == 1.0`` share a dictionary slot, and a
+    boolean cell must not get a number's answer. Other numbers may share a slot (``2`` and
+    ``2.0``): every converter gives them the same answer.
+    """
+    cache: dict[Any, Any] = {None: ABSENT, "": ABSENT}
+    limit = memo + len(cache)
+    get = cache.get
+    finding = Finding
+
+    def run(cells: Sequence[Any]) -> tuple[list[Any], list[int]]:
+        out = list(map(get, cells))
+        bad: list[int] = []
+        if None not in out:
+            return out, bad
+        index = out.index(None)
+        room = len(cache) < limit
+        try:
+            while True:
+                value = cells[index]
+                # An earlier cell of this batch may have taught the cache the answer.
+                result = get(value)
+                if result is None:
+                    result = convert(value)
+                    if type(result) is finding:
+                        bad.append(index)
+                    elif room and (type(value) is str or not (value == 0 or value == 1)):
+                        cache[value] = result
+                        room = len(cache) < limit
+                out[index] = result
+                index = out.index(None, index + 1)
+        except ValueError:  # no None left: every cell has its answer
+            pass
+        return out, bad
+
+    def run_plain(cells: Sequence[Any]) -> tuple[list[Any], list[int]]:
+        # Nothing repeats (SKUs): one call per filled cell, no dictionary to fill.
+        out = [ABSENT if value is None or value == "" else convert(value) for value in cells]
+        if finding in set(map(type, out)):
+            return out, [i for i, result in enumerate(out) if type(result) is finding]
+        return out, []
+
+    return run if memo else run_plain
+
+
+def column_converter_for(field: str, spec: Mapping[str, Any]) -> ColumnConverter:
+    """:func:`column_converter` of the field's converter (see :func:`converter_for`)."""
+    convert, memo = base_converter(field, spec)
+    return column_converter(convert, memo)
 
 
 def normalize(field: str, spec: Mapping[str, Any], value: Any) -> CellResult:

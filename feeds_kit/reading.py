@@ -31,6 +31,7 @@ import itertools
 import operator
 import os
 import re
+import threading
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -41,12 +42,15 @@ from typing import Any, Final, Protocol
 from lxml import etree  # type: ignore[import-untyped]
 
 from feeds_kit.cells import (
+    ABSENT,
     BLANK,
     MISSING,
+    ColumnConverter,
     Finding,
     Problem,
+    base_converter,
     canonical,
-    converter_for,
+    column_converter,
     error_value_problem,
     formula_problem,
 )
@@ -191,6 +195,11 @@ def _refuse_format(path: Path, fmt: str) -> InputError:
 # --- the source ---------------------------------------------------------------------------
 
 _RowFactory = Callable[[], Iterator[Sequence[Any]]]
+#: One mapped column of the read plan: 0-based index, field, column converter, letter, header.
+_Step = tuple[int, str, ColumnConverter, str, str]
+#: Raw rows converted per batch: big enough to amortise the per-column calls, small enough
+#: to keep a streamed CSV flat.
+_BATCH: Final = 1024
 #: Per spreadsheet row number: 0-based column -> (problem, value shown) of a cell that has no
 #: usable value (formula without result, Excel error), found by the sheet XML scan.
 _Flagged = dict[int, dict[int, tuple[Problem, Any]]]
@@ -262,13 +271,12 @@ class SheetSource:
 
     # -- rows --
 
-    def _plan(self) -> tuple[list[tuple[int, str, Callable[[Any], Any], str, str]],
-                             list[tuple[int, str]]]:
-        """Per mapped column (SKU first): index, field, converter, letter, header; and the
-        unknown columns whose values go to ``Row.extra`` (index, key)."""
+    def _plan(self) -> tuple[list[_Step], list[tuple[int, str]]]:
+        """Per mapped column (SKU first): index, field, column converter, letter, header; and
+        the unknown columns whose values go to ``Row.extra`` (index, key)."""
         kind = self.layout.kind or "offers"
         specs = field_specs(kind)
-        plan: list[tuple[int, str, Callable[[Any], Any], str, str]] = []
+        plan: list[_Step] = []
         extras: list[tuple[int, str]] = []
         seen_headers: dict[str, int] = {}
         for col in self.layout.columns:
@@ -276,11 +284,14 @@ class SheetSource:
         for col in self.layout.columns:
             if col.field is not None and col.field in specs:
                 spec = specs[col.field]
-                convert = converter_for(col.field, spec)
+                convert, memo = base_converter(col.field, spec)
                 aliases = self._value_aliases.get(col.index)
                 if aliases and "enum" in spec:
                     convert = _with_aliases(convert, aliases)
-                plan.append((col.index, col.field, convert, col.letter, col.header))
+                plan.append(
+                    (col.index, col.field, column_converter(convert, memo), col.letter,
+                     col.header)
+                )
             elif col.field is None:
                 key = col.header if seen_headers[col.header] == 1 else (
                     f"{col.header} ({col.letter})"
@@ -299,82 +310,14 @@ class SheetSource:
                              file=self.layout.file)
         layout = self.layout
         plan, extras = self._plan()
-        flagged = self._flagged
-        file, sheet = layout.file, layout.sheet
-        where_of = {p[1]: (p[3], p[4]) for p in plan}
-        # The hot loop: pick the mapped cells with one C call, convert each with the converter
-        # chosen for its column; build Issue objects only when a converter says so.
-        indexes = tuple(p[0] for p in plan)
-        steps = tuple((p[1], p[2]) for p in plan)
-        last = max(indexes, default=-1)
-        pick: Callable[[Sequence[Any]], Sequence[Any]]
-        if len(indexes) > 1:
-            pick = operator.itemgetter(*indexes)
-        elif indexes:
-            only = indexes[0]
-
-            def pick(cells: Sequence[Any]) -> Sequence[Any]:
-                return (cells[only],)
-        else:
-
-            def pick(cells: Sequence[Any]) -> Sequence[Any]:
-                return ()
-
         raw_rows = self._row_factory()
         self._open.append(raw_rows)
-        finding_type = Finding
-        missing = MISSING
-        blank = BLANK
         try:
             stream = itertools.islice(raw_rows, layout.data_row - 1, None)
-            for number, cells in enumerate(stream, start=layout.data_row):
-                bad = flagged.get(number) if flagged else None
-                if bad:
-                    cells = list(cells)
-                    for col in bad:
-                        if col < len(cells):
-                            cells[col] = None
-                width = len(cells)
-                if width > last:
-                    picked = pick(cells)
-                else:
-                    picked = tuple(cells[i] if i < width else None for i in indexes)
-                values: dict[str, Any] = {}
-                raw: dict[str, Any] = {}
-                issues: list[Issue] = []
-                for (field, convert), value in zip(steps, picked, strict=True):
-                    if value is None or value == "":
-                        continue
-                    result = convert(value)
-                    if type(result) is finding_type:
-                        if result is blank:
-                            continue
-                        typed = canonical(value)
-                        raw[field] = typed
-                        if result.value is not missing:
-                            values[field] = result.value
-                        sku = values.get("sku")
-                        letter, header = where_of[field]
-                        where = Location(file, sheet, number, letter, header, field,
-                                         None if sku is None else str(sku))
-                        for problem in result.problems:
-                            issues.append(problem.type.at(where, value=typed, **problem.params))
-                        continue
-                    values[field] = result
-                if bad:
-                    self._flag_cells(bad, plan, values, raw, issues, number)
-                extra: dict[str, Any] = {}
-                if extras:
-                    for index, key in extras:
-                        if index < width:
-                            value = cells[index]
-                            if value is not None and value != "" and not (
-                                type(value) is str and not value.strip()
-                            ):
-                                extra[key] = canonical(value)
-                if not values and not issues and not extra:
-                    continue
-                yield Row(number, values, raw, issues, extra)
+            number = layout.data_row
+            while batch := list(itertools.islice(stream, _BATCH)):
+                yield from self._batch(batch, number, plan, extras)
+                number += len(batch)
         finally:
             close = getattr(raw_rows, "close", None)
             if close is not None:
@@ -382,10 +325,109 @@ class SheetSource:
             if raw_rows in self._open:
                 self._open.remove(raw_rows)
 
+    def _batch(
+        self,
+        batch: list[Sequence[Any]],
+        first: int,
+        plan: list[_Step],
+        extras: list[tuple[int, str]],
+    ) -> Iterator[Row]:
+        """The rows of one batch of raw rows; ``first`` is the row number of ``batch[0]``.
+
+        The hot path works by column, not by cell: pick the mapped cells of every row with one
+        C call per row, convert each column with one call (remembered values and empty cells
+        are answered in C), and build a row's ``values`` in one comprehension. Only rows with
+        a finding (a converter's word, a flagged formula or error cell) take the slow path,
+        which builds their issues cell by cell.
+        """
+        flagged = self._flagged
+        marked: dict[int, dict[int, tuple[Problem, Any]]] = {}
+        if flagged:
+            for k in range(len(batch)):
+                cells_flagged = flagged.get(first + k)
+                if cells_flagged:
+                    marked[k] = cells_flagged
+                    cells = list(batch[k])
+                    for col in cells_flagged:
+                        if col < len(cells):
+                            cells[col] = None
+                    batch[k] = cells
+        indexes = [p[0] for p in plan]
+        last = max(indexes, default=-1)
+        if last >= 0 and min(map(len, batch)) <= last:
+            batch = [
+                cells if len(cells) > last else [*cells, *([None] * (last + 1 - len(cells)))]
+                for cells in batch
+            ]
+        columns: list[list[Any]] = []
+        slow: set[int] = set(marked)
+        for index, _field, convert, _letter, _header in plan:
+            out, bad = convert(list(map(operator.itemgetter(index), batch)))
+            columns.append(out)
+            slow.update(bad)
+        fields = tuple(p[1] for p in plan)
+        absent = ABSENT
+        if not columns:
+            columns = [[absent] * len(batch)]
+            fields = ("",)
+        for k, results in enumerate(zip(*columns, strict=True)):
+            if k in slow:
+                row = self._slow_row(batch[k], first + k, plan, results, marked.get(k), extras)
+                if row is not None:
+                    yield row
+                continue
+            values = {
+                name: value for name, value in zip(fields, results, strict=True)
+                if value is not absent
+            }
+            if extras:
+                extra = _extras(batch[k], extras)
+                if not values and not extra:
+                    continue
+                yield Row(first + k, values, {}, [], extra)
+            elif values:
+                yield Row(first + k, values)
+
+    def _slow_row(
+        self,
+        cells: Sequence[Any],
+        number: int,
+        plan: list[_Step],
+        results: Sequence[Any],
+        bad: dict[int, tuple[Problem, Any]] | None,
+        extras: list[tuple[int, str]],
+    ) -> Row | None:
+        """A row with findings: its values, the raw values quoted, and an issue per finding."""
+        layout = self.layout
+        values: dict[str, Any] = {}
+        raw: dict[str, Any] = {}
+        issues: list[Issue] = []
+        for (index, field, _convert, letter, header), result in zip(plan, results, strict=True):
+            if result is ABSENT or result is BLANK:
+                continue
+            if type(result) is not Finding:
+                values[field] = result
+                continue
+            typed = canonical(cells[index])
+            raw[field] = typed
+            if result.value is not MISSING:
+                values[field] = result.value
+            sku = values.get("sku")
+            where = Location(layout.file, layout.sheet, number, letter, header, field,
+                             None if sku is None else str(sku))
+            for problem in result.problems:
+                issues.append(problem.type.at(where, value=typed, **problem.params))
+        if bad:
+            self._flag_cells(bad, plan, values, raw, issues, number)
+        extra = _extras(cells, extras) if extras else {}
+        if not values and not issues and not extra:
+            return None
+        return Row(number, values, raw, issues, extra)
+
     def _flag_cells(
         self,
         bad: dict[int, tuple[Problem, Any]],
-        plan: list[tuple[int, str, Callable[[Any], Any], str, str]],
+        plan: list[_Step],
         values: dict[str, Any],
         raw: dict[str, Any],
         issues: list[Issue],
@@ -413,6 +455,20 @@ def _with_aliases(convert: Callable[[Any], Any], aliases: dict[str, str]) -> Cal
         return convert(value)
 
     return translated
+
+
+def _extras(cells: Sequence[Any], extras: list[tuple[int, str]]) -> dict[str, Any]:
+    """The values of the unknown columns of a row, by header (blank cells left out)."""
+    extra: dict[str, Any] = {}
+    width = len(cells)
+    for index, key in extras:
+        if index < width:
+            value = cells[index]
+            if value is not None and value != "" and not (
+                type(value) is str and not value.strip()
+            ):
+                extra[key] = canonical(value)
+    return extra
 
 
 # --- header search ----------------------------------------------------------------------------
@@ -647,9 +703,11 @@ class _CalamineEngine:
         data = self._sheet(sheet)
         start = data.start
         # iter_rows() starts at row 1 but at the first used column: pad back to column A.
-        pad = [""] * start[1] if start and start[1] else None
-        for row in data.iter_rows():
-            yield pad + row if pad else row
+        if start and start[1]:
+            pad = [""] * start[1]
+            return (pad + row for row in data.iter_rows())
+        # calamine's own iterator, without a Python frame per row.
+        return iter(data.iter_rows())
 
     def last_row(self, sheet: str) -> int | None:
         end = self._sheet(sheet).end
@@ -762,6 +820,12 @@ def _open_workbook(
     reader: _Engine = (
         _OpenpyxlEngine(path, label) if engine == "openpyxl" else _CalamineEngine(path, label)
     )
+    # calamine parses a sheet without holding the GIL: scan the XML of the sheet that will
+    # most likely be read meanwhile, on the other core, instead of after it.
+    early: _Background | None = None
+    likely = _likely_sheet(entries, sheet) if engine == "calamine" else None
+    if likely is not None and likely.member:
+        early = _Background(_scan_file, path, likely.member)
     try:
         chosen, found = _choose_sheet(reader, entries, sheet, label)
         layout, mapping, value_aliases = _layout_from(
@@ -770,9 +834,10 @@ def _open_workbook(
         )
         flagged: _Flagged = {}
         last: int | None = None
-        if chosen.member:
-            with zipfile.ZipFile(path) as zf:
-                flagged, last = scan_sheet_xml(zf, chosen.member)
+        if early is not None and likely is chosen:
+            flagged, last = early.result()
+        elif chosen.member:
+            flagged, last = _scan_file(path, chosen.member)
         if last is None:
             last = reader.last_row(chosen.name)
         total = max(last - layout.data_row + 1, 0) if last is not None else None
@@ -789,6 +854,45 @@ def _open_workbook(
         value_aliases=value_aliases,
         closer=reader.close,
     )
+
+
+def _scan_file(path: Path, member: str) -> tuple[_Flagged, int | None]:
+    with zipfile.ZipFile(path) as zf:
+        return scan_sheet_xml(zf, member)
+
+
+class _Background:
+    """Run a function on a daemon thread; :meth:`result` waits and re-raises its exception."""
+
+    def __init__(self, func: Callable[..., Any], *args: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = func(*args)
+            except BaseException as exc:  # handed to the caller of result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="feeds-kit-scan", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _likely_sheet(entries: list[_SheetEntry], sheet: str | None) -> _SheetEntry | None:
+    """The sheet :func:`_choose_sheet` will pick when that is clear before reading any."""
+    if sheet is not None:
+        exact = [e for e in entries if e.name == sheet]
+        return exact[0] if len(exact) == 1 else None
+    candidates = [e for e in entries if not e.chart and e.state == "visible"]
+    preferred = [e for e in candidates if e.name.strip().lower() not in _NOT_DATA_SHEETS]
+    group = preferred or candidates
+    return group[0] if len(group) == 1 else None
 
 
 def _first_rows(reader: _Engine, name: str) -> list[Sequence[Any]]:
@@ -845,7 +949,6 @@ def _choose_sheet(
 # --- the formula / error scan -------------------------------------------------------------------
 
 _PREFIX = rb"(?:[A-Za-z_][\w.\-]*:)?"
-_HIT = re.compile(rb"<" + _PREFIX + rb"f[\s>/]|\st=\"e\"")
 _CELL_OPEN = re.compile(rb"<" + _PREFIX + rb"c\s")
 _CELL = re.compile(
     rb"<" + _PREFIX + rb"c\s([^>]*?)(?:/>|>(.*?)</" + _PREFIX + rb"c>)", re.DOTALL
@@ -880,9 +983,10 @@ def scan_sheet_xml(zf: zipfile.ZipFile, member: str) -> tuple[_Flagged, int | No
 
     The cells are formulas stored without a computed result (``formula-without-value``) and
     Excel error values (``#N/A``, ...). The part is streamed in 1 MiB blocks cut at row ends;
-    only blocks holding a ``<f`` or ``t="e"`` are searched cell by cell, so a sheet without
-    formulas costs one decompression and a few substring tests. Never resolves entities (it
-    does not parse XML at all).
+    only blocks holding a ``<f`` or ``t="e"`` are searched, by substring search, and only the
+    cells around a hit are parsed, so a sheet without formulas costs one decompression and a
+    few substring tests and a formula-heavy one stays linear. Never resolves entities (it does
+    not parse XML at all).
     """
     flagged: _Flagged = {}
     last_row: int | None = None
@@ -903,7 +1007,7 @@ def scan_sheet_xml(zf: zipfile.ZipFile, member: str) -> tuple[_Flagged, int | No
             else:
                 block, carry = data, b""
             # Cheap substring tests first: most sheets hold no formula and no error cell.
-            if (b"<f" in block or b":f" in block or b't="e"' in block) and _HIT.search(block):
+            if b"<f" in block or b":f" in block or b't="e"' in block:
                 _scan_block(block, flagged)
             rows = _ROW_REF.findall(block, max(0, len(block) - 65536)) or _ROW_REF.findall(block)
             if rows:
@@ -913,16 +1017,74 @@ def scan_sheet_xml(zf: zipfile.ZipFile, member: str) -> tuple[_Flagged, int | No
     return flagged, last_row
 
 
-def _scan_block(block: bytes, flagged: _Flagged) -> None:
-    done = 0
-    for hit in _HIT.finditer(block):
-        pos = hit.start()
-        if pos < done:
-            continue
-        window = max(0, pos - 65536)
-        start = -1
+#: What makes a cell worth a look: a formula element (``<f>``, ``<f/>``, ``<f t="shared" ...>``,
+#: also namespace-prefixed) and the error type attribute.
+_FORMULA_NEEDLES: Final = (b"<f", b":f")
+_ERROR_NEEDLE: Final = b't="e"'
+_AFTER_F: Final = frozenset(b" \t\r\n>/")
+_PLAIN_CELL_OPENERS: Final = (b"<c ", b"<c\t", b"<c\n", b"<c\r")
+
+
+def _hits(block: bytes) -> list[int]:
+    """Offsets of the formula elements and error-type attributes in ``block``, in order.
+
+    Substring search (``bytes.find``) instead of one regular expression: a regex alternation
+    tried at every ``<`` of a megabyte block costs milliseconds, the searches microseconds.
+    A false hit (the text ``:f`` inside a string) is harmless: the cell around it is parsed
+    and found to hold no formula.
+    """
+    found: list[int] = []
+    find = block.find
+    for needle in _FORMULA_NEEDLES:
+        pos = find(needle)
+        while pos >= 0:
+            after = pos + 2
+            if (
+                after < len(block)
+                and block[after] in _AFTER_F
+                and (needle == b"<f" or _PREFIX_BEFORE.search(block, max(0, pos - 64), pos + 2))
+            ):
+                found.append(pos)
+            pos = find(needle, after)
+    pos = find(_ERROR_NEEDLE)
+    while pos >= 0:
+        if pos and block[pos - 1] in _AFTER_F:
+            found.append(pos)
+        pos = find(_ERROR_NEEDLE, pos + 5)
+    found.sort()
+    return found
+
+
+#: ``<prefix:`` ending right before a ``:f`` hit (so ``<x:f>`` counts, ``http:f`` does not).
+_PREFIX_BEFORE: Final = re.compile(rb"<[A-Za-z_][\w.\-]*:f$")
+
+
+def _cell_start(block: bytes, pos: int, floor: int) -> int:
+    """Offset of the ``<c`` element that holds ``pos`` (``-1`` when there is none).
+
+    Text and attribute values cannot hold a raw ``<``, so the last cell opener before ``pos``
+    is the one around it; plain openers are found by ``rfind``, prefixed ones (``<x:c``) by
+    the regular expression over a window that widens only when needed.
+    """
+    start = max(block.rfind(opener, floor, pos + 1) for opener in _PLAIN_CELL_OPENERS)
+    if start >= 0:
+        return start
+    width = 4096
+    while True:
+        window = max(floor, pos - width)
         for opener in _CELL_OPEN.finditer(block, window, pos + 1):
             start = opener.start()
+        if start >= 0 or window == floor:
+            return start
+        width *= 16
+
+
+def _scan_block(block: bytes, flagged: _Flagged) -> None:
+    done = 0
+    for pos in _hits(block):
+        if pos < done:
+            continue
+        start = _cell_start(block, pos, done)
         if start < 0:
             continue
         cell = _CELL.match(block, start)

@@ -444,6 +444,12 @@ class RowValidator:
         )
         self._update_set = frozenset(self._update_fields)
         self._date_set = frozenset(self._date_fields)
+        #: Fulfillment fields an FBA row must leave blank (all but the channel itself).
+        self._fba_blank = self._fulfillment_fields - {"fulfillment_channel"}
+        self._money_set = frozenset(self._money_fields)
+        self._sale_dates = frozenset(("sale_start_date", "sale_end_date"))
+        #: Currency code -> the smallest step its amounts may have (0.01, 1, ...).
+        self._quanta: dict[str, Decimal] = {}
         self._early: list[Issue] = []
         self._default = self._resolve_default(marketplace)
         self._seen: dict[str, dict[str, int]] = {}
@@ -491,6 +497,128 @@ class RowValidator:
 
     def evaluate(self, row: Row) -> RowVerdict:
         """Like :meth:`check`, with the verdict: valid or not, the marketplace, retractions."""
+        # Most rows are clean: prove it with no side effect and little work (one schema call,
+        # a few comparisons), then record the row. Anything that would say a word about the
+        # row sends it down the general path, which finds and words every finding.
+        values = row.values
+        if self._early or row.issues or not self._props.issuperset(values):
+            return self._evaluate(row)
+        instance = values
+        if not self._date_set.isdisjoint(values):
+            instance = self._date_text(values)
+        if not self._validator.is_valid(instance):
+            return self._evaluate(row)
+        value = values.get("marketplace")
+        marketplace: Marketplace | None
+        if value is None:
+            marketplace = self._default
+        else:
+            marketplace = BY_ID.get(value) if type(value) is str else None
+            if marketplace is None:
+                return self._evaluate(row)
+        if not self._clean(values, marketplace):
+            return self._evaluate(row)
+
+        number = row.number
+        valid = True
+        issues: list[Issue] = []
+        retracted: list[int] = []
+        if marketplace is None:
+            # No marketplace anywhere: one file-level issue at the end instead of one per row.
+            valid = False
+            self._missing_count += 1
+            if self._missing_first is None:
+                self._missing_first = number
+            key = ""
+        else:
+            key = marketplace.id
+            if value is not None and key not in self._typed_marketplace:
+                self._typed_marketplace[key] = row.raw.get("marketplace", value)
+            self._regions[marketplace.region] += 1
+        sku = values.get("sku")
+        if sku is not None:
+            sku = sku if type(sku) is str else str(sku)
+            seen = self._seen.get(key)
+            if seen is not None and sku not in seen:
+                seen[sku] = (number << _SHIFT) | (_VALID_BIT if valid else 0)
+            else:
+                valid = self._duplicates(row, sku, marketplace, valid, issues, retracted)
+        return RowVerdict(number, valid, key or None, issues, retracted)
+
+    def _date_text(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` with its dates as ``YYYY-MM-DD`` text, as the row schema takes them."""
+        instance = dict(values)
+        for name in self._date_fields:
+            value = instance.get(name)
+            if value is not None and not isinstance(value, str):
+                if isinstance(value, dt.datetime):
+                    value = value.date()
+                instance[name] = value.isoformat() if isinstance(value, dt.date) else value
+        return instance
+
+    def _quantum(self, currency: str) -> Decimal:
+        quantum = self._quanta.get(currency)
+        if quantum is None:
+            allowed = CURRENCY_DECIMALS.get(currency, 2)
+            quantum = self._quanta[currency] = (
+                _QUANTUM.get(allowed) or Decimal(1).scaleb(-allowed)
+            )
+        return quantum
+
+    def _clean(self, values: Mapping[str, Any], marketplace: Marketplace | None) -> bool:
+        """True when the rules after the schema have nothing to say about a schema-valid row
+        (the same rules as :meth:`_rules`, answering only yes or no)."""
+        get = values.get
+        currency = get("currency")
+        if marketplace is not None:
+            if currency is not None and currency != marketplace.currency:
+                return False
+            quantum = self._quantum(marketplace.currency)
+        else:
+            quantum = self._quantum(currency or "")
+        money = self._money_set.intersection(values)
+        for name in money:
+            amount = values[name]
+            if type(amount) is not Decimal or not amount.is_finite():
+                return False
+            try:
+                if amount.quantize(quantum) != amount:
+                    return False
+            except InvalidOperation:
+                return False
+        if len(money) > 1:
+            price = get("price")
+            minimum = get("minimum_price")
+            maximum = get("maximum_price")
+            if price is not None:
+                sale = get("sale_price")
+                if (
+                    (sale is not None and sale >= price)
+                    or (minimum is not None and price < minimum)
+                    or (maximum is not None and price > maximum)
+                ):
+                    return False
+            if minimum is not None and maximum is not None and minimum > maximum:
+                return False
+        if self._sale_dates.issubset(values):
+            try:
+                if values["sale_start_date"] > values["sale_end_date"]:
+                    return False
+            except TypeError:
+                pass  # not both dates: the schema check has said so
+        fba = get("fulfillment_channel") == _FBA
+        if fba and not self._fba_blank.isdisjoint(values):
+            return False
+        if self._update_fields:
+            sent = self._update_set.intersection(values)
+            if fba:
+                sent -= self._fulfillment_fields
+            if not sent:
+                return False
+        return True
+
+    def _evaluate(self, row: Row) -> RowVerdict:
+        """The general path of :meth:`evaluate`: every finding, worded."""
         values = row.values
         issues: list[Issue] = []
         if self._early:
@@ -732,7 +860,8 @@ class RowValidator:
                 failed.add(name)  # said why it is not sent: no "nothing to update" on top
 
         # A row must change something; unreadable cells already say why they are not sent.
-        if failed.isdisjoint(self._update_set):
+        # (A kind without update fields, such as listings, has its own notion of "nothing".)
+        if self._update_fields and failed.isdisjoint(self._update_set):
             sent = self._update_set.intersection(values)
             if fba:
                 sent -= self._fulfillment_fields
