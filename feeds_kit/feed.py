@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 import orjson
@@ -40,12 +40,16 @@ import orjson
 from feeds_kit import resources
 from feeds_kit.errors import FeedsKitError, OutputError, UsageError
 from feeds_kit.files import write_atomic
-from feeds_kit.listings import ListingLayout, UnbuildableListing
 from feeds_kit.manifest import CellRef, DocumentEntry, Manifest, MessageEntry
 from feeds_kit.marketplaces import BY_ID, Marketplace
-from feeds_kit.product_types import ProductTypeCache
 from feeds_kit.rows import Row, SheetLayout
 from feeds_kit.validation import RowSchema, row_schema
+
+if TYPE_CHECKING:
+    # Listings machinery (product type schemas, jsonschema) is loaded only for listings
+    # sheets: offers, the daily job, start faster without it.
+    from feeds_kit.listings import ListingLayout
+    from feeds_kit.product_types import ProductTypeCache
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -373,6 +377,9 @@ class FeedBuilder:
         self._listings: ListingLayout | None = None
         self._product_types = product_types
         if layout.kind == "listings":
+            from feeds_kit.listings import ListingLayout
+            from feeds_kit.product_types import ProductTypeCache
+
             self._listings = ListingLayout.from_layout(layout)
             if self._product_types is None:
                 self._product_types = ProductTypeCache()
@@ -421,6 +428,8 @@ class FeedBuilder:
         self._append(market, message, row.number, entry)
 
     def _add_listing(self, row: Row, market: Marketplace) -> None:
+        from feeds_kit.listings import UnbuildableListing
+
         assert self._listings is not None
         try:
             built = self._listings.build(row, 1, market.id, cache=self._product_types)

@@ -465,7 +465,9 @@ def test_amazon_finding_maps_to_the_blank_column(
     def unchecked(layout: SheetLayout, *, marketplace: Any = None) -> Any:
         return ListingValidator(layout, marketplace=marketplace, cache=empty)
 
-    monkeypatch.setattr(api, "ListingValidator", unchecked)
+    import feeds_kit.listings
+
+    monkeypatch.setattr(feeds_kit.listings, "ListingValidator", unchecked)
     rows = [SHIRT_HEADERS, shirt("SH-NEW", brand=None, department=None)]
     path = write_xlsx(tmp_path / "new.xlsx", rows, sheet="Listings")
     result = CliRunner().invoke(api_cli(), [
