@@ -210,6 +210,18 @@ EXCEL_ERROR_VALUE = IssueType(
     ),
     tags=("cell", "formula"),
 )
+NUMBER_TOO_LONG = IssueType(
+    code="number-too-long",
+    title="Number with too many digits",
+    message="{shown} has {digits} digits, more than any price or count can have",
+    hint="write the amount itself, at most {whole} digits before the decimal point, e.g. {example}",
+    description=(
+        "A number with more than 15 digits before the decimal point, or more than 28 digits in "
+        "all, is no price or count: usually a code, an ID or a pasted block landed in the cell. "
+        "Such numbers are refused rather than rounded."
+    ),
+    tags=("cell", "number"),
+)
 FORMULA_WITHOUT_VALUE = IssueType(
     code="formula-without-value",
     title="Formula without a computed value",
@@ -319,13 +331,29 @@ def canonical(value: Any) -> Any:
     return value
 
 
+#: Messages quote text of up to this many characters whole; longer text is cut to
+#: :data:`SHOWN_HEAD` characters and its length, so one 40,000-character cell stays one line.
+SHOWN_LIMIT: Final = 60
+SHOWN_HEAD: Final = 40
+
+
+def _int_text(value: int) -> str:
+    # str() refuses ints of more than 4,300 digits (Python's guard against quadratic
+    # conversion); such a number is noise, so it is described rather than written out.
+    if value.bit_length() > 14_000:
+        return f"a number of about {int(value.bit_length() * 0.30103):,} digits"
+    return str(value)
+
+
 def shown(value: Any) -> str:
     """How a message quotes a cell value: text in double quotes, numbers and dates as Excel
-    shows them (``12345``, never ``12345.0``)."""
+    shows them (``12345``, never ``12345.0``); long text cut: ``"SSSS…" (40,000 characters)``."""
     value = canonical(value)
     if value is None:
         return "a blank cell"
     if isinstance(value, str):
+        if len(value) > SHOWN_LIMIT:
+            return f'"{value[:SHOWN_HEAD]}…" ({len(value):,} characters)'
         return f'"{value}"'
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
@@ -335,7 +363,10 @@ def shown(value: Any) -> str:
         return value.isoformat(sep=" ")
     if isinstance(value, date | time):
         return value.isoformat()
-    return str(value)
+    text = _int_text(value) if isinstance(value, int) else str(value)
+    if len(text) > SHOWN_LIMIT:
+        return f"{text[:SHOWN_HEAD]}… ({len(text):,} characters)"
+    return text
 
 
 def is_blank(value: Any) -> bool:
@@ -409,13 +440,17 @@ def _memoized_numbers(convert: Converter, limit: int = 1 << 16) -> Converter:
 
 # --- numbers ---------------------------------------------------------------------------------
 
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+# ASCII only: \d would take other scripts' digits ("٣") and \s control characters ("\x1f"),
+# which Decimal() and int() read differently or refuse.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 # One separator kind per number: "1,299,000.50", "1 299.50", "1'299.50".
 _THOUSANDS = re.compile(
-    r"[+-]?\d{1,3}(?:(?P<sep>[,'\u00a0\u202f ])\d{3})(?:(?P=sep)\d{3})*(?:\.\d+)?"
+    r"[+-]?\d{1,3}(?:(?P<sep>[,'\u00a0\u202f ])\d{3})(?:(?P=sep)\d{3})*(?:\.\d+)?",
+    re.ASCII,
 )
 _DECIMAL_COMMA = re.compile(
-    r"[+-]?(?:\d{1,3}(?:(?P<sep>[.'\u00a0\u202f ])\d{3})(?:(?P=sep)\d{3})*|\d+),\d+"
+    r"[+-]?(?:\d{1,3}(?:(?P<sep>[.'\u00a0\u202f ])\d{3})(?:(?P=sep)\d{3})*|\d+),\d+",
+    re.ASCII,
 )
 _GROUP_CHARS = str.maketrans("", "", ",.'\u00a0\u202f ")
 _THOUSANDS_CHARS = str.maketrans("", "", ",'\u00a0\u202f ")
@@ -484,32 +519,67 @@ def _parse_number_text(text: str) -> Decimal | Finding:
     return _warn(number, *problems)
 
 
+#: The most digits a number may have before its decimal point (Excel keeps 15 significant
+#: digits) and in all (Decimal's default precision: beyond it arithmetic rounds silently).
+MAX_WHOLE_DIGITS: Final = 15
+MAX_DIGITS: Final = 28
+_WHOLE_LIMIT: Final = 10**MAX_WHOLE_DIGITS
+_FLOAT_LIMIT: Final = float(_WHOLE_LIMIT)
+
+
+def _too_long(number: Decimal, value: Any, example: str) -> Finding | None:
+    """The :data:`NUMBER_TOO_LONG` error when ``number`` (finite) has absurdly many digits."""
+    digits = len(number.as_tuple().digits)
+    if number.adjusted() >= MAX_WHOLE_DIGITS or digits > MAX_DIGITS:
+        return _fail(
+            NUMBER_TOO_LONG,
+            shown=shown(value),
+            digits=f"{max(digits, number.adjusted() + 1):,}",
+            whole=MAX_WHOLE_DIGITS,
+            example=example,
+        )
+    return None
+
+
 def _convert_number(value: Any) -> Any:
     """Money and other decimals → ``Decimal``, keeping the decimals the seller typed."""
     kind = type(value)
     if kind is float:
-        if value.is_integer():
-            return Decimal(int(value))
-        if math.isfinite(value):
+        if not math.isfinite(value):
+            return _fail(NOT_A_NUMBER, shown=shown(value), example="19.99")
+        if -_FLOAT_LIMIT < value < _FLOAT_LIMIT:
+            if value.is_integer():
+                return Decimal(int(value))
             # repr() is the shortest text that reads back as the same float: 19.99 stays 19.99
             # where Decimal(19.99) would be 19.989999999999998436805981327779591083526611328125.
             return Decimal(repr(value))
-        return _fail(NOT_A_NUMBER, shown=shown(value), example="19.99")
+        return _too_long(Decimal(repr(value)), value, "19.99")
     if kind is str:
         if _PLAIN_NUMBER.fullmatch(value):
-            return Decimal(value)
+            number = Decimal(value)
+            if len(value) > MAX_WHOLE_DIGITS:
+                return _too_long(number, value, "19.99") or number
+            return number
         if is_blank(value):
             return BLANK
-        return _parse_number_text(value)
+        parsed = _parse_number_text(value)
+        number = parsed.value if isinstance(parsed, Finding) else parsed
+        if type(number) is Decimal:
+            return _too_long(number, value, "19.99") or parsed
+        return parsed
     if kind is int:
-        return Decimal(value)
+        if -_WHOLE_LIMIT < value < _WHOLE_LIMIT:
+            return Decimal(value)
+        return _too_long(Decimal(value), value, "19.99")
     if kind is Decimal:
-        return value
+        if not value.is_finite():
+            return _fail(NOT_A_NUMBER, shown=shown(value), example="19.99")
+        return _too_long(value, value, "19.99") or value
     return _fail(NOT_A_NUMBER, shown=shown(value), example="19.99")
 
 
-_DIGITS = re.compile(r"\s*[+-]?\d+\s*")
-_INT_TEXT = re.compile(r"[+-]?\d+(?:\.0*)?")
+_DIGITS = re.compile(r"\s*[+-]?\d+\s*", re.ASCII)
+_INT_TEXT = re.compile(r"[+-]?\d+(?:\.0*)?", re.ASCII)
 
 
 def _whole_suggestion(number: Decimal | float) -> str:
@@ -517,23 +587,37 @@ def _whole_suggestion(number: Decimal | float) -> str:
     return f"{low} or {low + 1}"
 
 
+def _whole(number: Decimal, value: Any, problems: tuple[Problem, ...] = ()) -> Any:
+    """A finite Decimal as a count: too long, not whole, or the ``int`` (with ``problems``)."""
+    too_long = _too_long(number, value, "10")
+    if too_long is not None:
+        return too_long
+    if number != number.to_integral_value():
+        return _fail(NOT_A_WHOLE_NUMBER, shown=shown(value), suggest=_whole_suggestion(number))
+    return _warn(int(number), *problems) if problems else int(number)
+
+
 def _convert_integer(value: Any) -> Any:
     """Counts → ``int``: ``10``, ``10.0`` and ``"10"`` are 10; ``2.5`` is refused."""
     kind = type(value)
     if kind is int:
-        return value
+        if -_WHOLE_LIMIT < value < _WHOLE_LIMIT:
+            return value
+        return _too_long(Decimal(value), value, "10")
     if kind is float:
-        if value.is_integer():
-            return int(value)
-        if math.isfinite(value):
+        if not math.isfinite(value):
+            return _fail(NOT_A_NUMBER, shown=shown(value), example="10")
+        if -_FLOAT_LIMIT < value < _FLOAT_LIMIT:
+            if value.is_integer():
+                return int(value)
             return _fail(NOT_A_WHOLE_NUMBER, shown=shown(value), suggest=_whole_suggestion(value))
-        return _fail(NOT_A_NUMBER, shown=shown(value), example="10")
+        return _too_long(Decimal(repr(value)), value, "10")
     if kind is str:
-        if _DIGITS.fullmatch(value):
+        if len(value) <= MAX_WHOLE_DIGITS and _DIGITS.fullmatch(value):
             return int(value)
         text = value.strip(_SPACES)
         if _INT_TEXT.fullmatch(text):
-            return int(Decimal(text))
+            return _whole(Decimal(text), value)
         if not text:
             return BLANK
         parsed = _parse_number_text(text)
@@ -544,6 +628,9 @@ def _convert_integer(value: Any) -> Any:
                     return _fail(NOT_A_NUMBER, shown=shown(value), example="10")
                 if problem.type is NUMBER_DECIMAL_COMMA:
                     number = Decimal(problem.params["suggest"])
+                    too_long = _too_long(number, value, "10")
+                    if too_long is not None:
+                        return too_long
                     if number != number.to_integral_value():
                         return _fail(
                             NOT_A_WHOLE_NUMBER,
@@ -557,20 +644,19 @@ def _convert_integer(value: Any) -> Any:
             if any(p.type is NUMBER_WITH_CURRENCY for p in parsed.problems):
                 return _fail(NOT_A_NUMBER, shown=shown(value), example="10")
             number = parsed.value
-            problems = tuple(
-                Problem(p.type, {**p.params, "number": str(int(number))})
-                if number == number.to_integral_value() else p
-                for p in parsed.problems
-            )
-        else:
-            number, problems = parsed, ()
-        if number != number.to_integral_value():
-            return _fail(NOT_A_WHOLE_NUMBER, shown=shown(value), suggest=_whole_suggestion(number))
-        return _warn(int(number), *problems) if problems else int(number)
+            if _too_long(number, value, "10") is None and number == number.to_integral_value():
+                problems = tuple(
+                    Problem(p.type, {**p.params, "number": str(int(number))})
+                    for p in parsed.problems
+                )
+            else:
+                problems = parsed.problems
+            return _whole(number, value, problems)
+        return _whole(parsed, value)
     if kind is Decimal:
-        if value == value.to_integral_value():
-            return int(value)
-        return _fail(NOT_A_WHOLE_NUMBER, shown=shown(value), suggest=_whole_suggestion(value))
+        if not value.is_finite():
+            return _fail(NOT_A_WHOLE_NUMBER, shown=shown(value), suggest="10")
+        return _whole(value, value)
     return _fail(NOT_A_NUMBER, shown=shown(value), example="10")
 
 
@@ -578,10 +664,12 @@ def _convert_integer(value: Any) -> Any:
 
 _ISO_DATE = re.compile(
     r"(\d{4})-(\d{1,2})-(\d{1,2})"
-    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]00:?00)?)?"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]00:?00)?)?",
+    re.ASCII,
 )
 _DATE_LIKE = re.compile(
     r"\d{1,4}\s*[./\-]\s*\d{1,2}\s*[./\-]\s*\d{1,4}(?:\s.*)?|\d{8}|\d{4}/\d{1,2}/\d{1,2}.*",
+    re.ASCII,
 )
 _MONTH_WORDS = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|"
@@ -634,7 +722,7 @@ def _convert_date(value: Any) -> Any:
 def _number_as_text(value: int | float) -> str:
     if type(value) is float and value.is_integer():
         return str(int(value))
-    return repr(value) if type(value) is float else str(value)
+    return repr(value) if type(value) is float else _int_text(int(value))
 
 
 def _convert_string(value: Any) -> Any:
@@ -727,6 +815,15 @@ def _enum_converter(field: str, spec: Mapping[str, Any]) -> Converter:
     table: dict[str, str] = {}
     for value in allowed:
         table[_enum_key(value)] = value
+    # The schema's own spellings (Amazon's templates: "PartialUpdate", "Create or Replace (Full
+    # Update)"), exact first, then as any case and spacing.
+    aliases = {
+        str(word): str(value)
+        for word, value in (spec.get("x-enum-aliases") or {}).items()
+        if str(value) in allowed
+    }
+    for word, value in aliases.items():
+        table.setdefault(_enum_key(word), value)
     for value, label in zip(allowed, spec.get("x-enum-labels", []), strict=False):
         table.setdefault(_enum_key(str(label)), value)
     for word, value in ENUM_SYNONYMS.get(field, {}).items():
@@ -735,7 +832,7 @@ def _enum_converter(field: str, spec: Mapping[str, Any]) -> Converter:
     prefixes = tuple(
         (p, v) for p, v in ENUM_PREFIXES.get(field, ()) if v in allowed
     )
-    exact = {v: v for v in allowed}
+    exact = {**aliases, **{v: v for v in allowed}}
     allowed_text = ", ".join(allowed)
 
     def convert(value: Any) -> Any:

@@ -37,7 +37,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from types import TracebackType
-from typing import Any, Final, Protocol
+from typing import IO, Any, Final, Protocol
 
 from lxml import etree  # type: ignore[import-untyped]
 
@@ -579,8 +579,12 @@ _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _SAFE_PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
 )
-_DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
-_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
+#: How much of a part's prolog (declaration, comments, processing instructions) is read to
+#: find its first element; Excel writes about 60 bytes, so a longer prolog is refused.
+_PROLOG_LIMIT: Final = 1 << 20
+_PROLOG_CHUNK: Final = 1 << 16
+_XML_SPACE = re.compile(rb"[ \t\r\n]*")
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
 
 
 class _SheetEntry:
@@ -617,15 +621,58 @@ def _check_zip(path: Path, zf: zipfile.ZipFile) -> None:
         if not info.filename.endswith((".xml", ".rels", ".vml")):
             continue
         with zf.open(info) as fh:
-            head = fh.read(65536)
-        first = _FIRST_ELEMENT.search(head)
-        prolog = head[: first.start()] if first else head
-        if _DTD.search(prolog):
-            raise InputError(
-                f'File "{label}" has an XML document type declaration in "{info.filename}", '
-                "which Excel never writes (it can hide entity tricks); it was not opened.",
-                file=label,
-            )
+            problem = _prolog_problem(fh)
+        if problem is None:
+            continue
+        why = {
+            "dtd": "an XML document type declaration in",
+            "wide": "a UTF-16 or UTF-32 encoded part",
+            "long": f"more than {_PROLOG_LIMIT >> 20} MiB of comments before the XML of",
+        }[problem]
+        raise InputError(
+            f'File "{label}" has {why} "{info.filename}", which Excel never writes (it can hide '
+            "entity tricks); it was not opened.",
+            file=label,
+        )
+
+
+def _prolog_problem(fh: IO[bytes]) -> str | None:
+    """What is wrong before an XML part's first element: ``"dtd"`` (a ``<!DOCTYPE`` or any
+    other ``<!`` declaration), ``"wide"`` (UTF-16/32, whose bytes no ASCII search can read),
+    ``"long"`` (no first element within :data:`_PROLOG_LIMIT` bytes), else ``None``.
+
+    The prolog is walked token by token (spaces, ``<?...?>``, ``<!--...-->``), so a ``<x>``
+    inside a comment is not taken for the first element.
+    """
+    data = fh.read(_PROLOG_CHUNK)
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:4]:
+        return "wide"
+    pos = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    eof = len(data) < _PROLOG_CHUNK
+    while True:
+        match = _XML_SPACE.match(data, pos)
+        pos = match.end() if match else pos
+        end = -1
+        if data.startswith(b"<?", pos):
+            end = data.find(b"?>", pos + 2)
+            closer = 2
+        elif data.startswith(b"<!--", pos):
+            end = data.find(b"-->", pos + 4)
+            closer = 3
+        elif data.startswith(b"<!", pos):
+            return "dtd"
+        elif len(data) - pos >= 4 or eof:
+            return None  # the first element (or bytes the parser will call damaged)
+        if end >= 0:
+            pos = end + closer
+            continue
+        if eof:
+            return None  # an unclosed comment: the parser says the part is damaged
+        if len(data) >= _PROLOG_LIMIT:
+            return "long"
+        chunk = fh.read(_PROLOG_CHUNK)
+        eof = len(chunk) < _PROLOG_CHUNK
+        data += chunk
 
 
 def _parse_xml(zf: zipfile.ZipFile, member: str) -> etree._Element:

@@ -18,7 +18,7 @@ import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 import jsonschema_rs
@@ -276,6 +276,17 @@ MIXED_REGIONS = IssueType(
     ),
     tags=_TAGS,
 )
+NO_DATA_ROWS = IssueType(
+    code="no-data-rows",
+    title="No data rows",
+    message="no data rows below the header row (row {header_row})",
+    hint="fill in at least one row under the headers, or pick the sheet with --sheet",
+    description=(
+        "The sheet has its header row but nothing under it, so there is nothing to check or "
+        "send. Usually the rows are on another sheet, or the file is a blank template."
+    ),
+    tags=_TAGS,
+)
 DUPLICATE_SKU = IssueType(
     code="duplicate-sku",
     title="SKU appears twice for a marketplace",
@@ -293,19 +304,42 @@ _QUANTUM = {places: Decimal(1).scaleb(-places) for places in range(4)}
 _FBA = "AMAZON"
 
 
+#: Messages quote values of up to this many characters whole; longer ones are cut to
+#: :data:`_SHOWN_HEAD` characters and an ellipsis (their templates quote them).
+_SHOWN_LIMIT = 60
+_SHOWN_HEAD = 40
+
+
 def shown(value: Any) -> str:
-    """A value as a person would write it in a cell (``19.90``, ``2026-12-01``, ``25``)."""
+    """A value as a person would write it in a cell (``19.90``, ``2026-12-01``, ``25``); a
+    value longer than 60 characters is cut to its first 40 and an ellipsis."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, dt.datetime):
+        text = format(value, "f")
+    elif isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
+    elif isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    elif isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    elif isinstance(value, int) and value.bit_length() > 14_000:
+        # str() refuses ints of more than 4,300 digits.
+        return f"a number of about {int(value.bit_length() * 0.30103):,} digits"
+    else:
+        text = str(value)
+    if len(text) > _SHOWN_LIMIT:
+        return text[:_SHOWN_HEAD] + "…"
+    return text
+
+
+def _rounded(amount: Decimal, quantum: Decimal) -> str:
+    """``amount`` rounded to ``quantum`` as an example, in a context wide enough for its digits
+    (a library caller may pass more than the default 28)."""
+    digits = max(amount.adjusted() - quantum.adjusted() + 2, 28)
+    with localcontext() as context:
+        context.prec = digits
+        return shown(amount.quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -327,11 +361,12 @@ def _decimal(value: Any) -> Decimal | None:
 
 def _decimals(value: Decimal) -> int:
     """Decimal places that carry a digit (``19.90`` has 1, ``20`` has 0)."""
-    exponent = value.as_tuple().exponent
+    _sign, digits, exponent = value.as_tuple()
     if not isinstance(exponent, int) or exponent >= 0:
         return 0
-    exponent = value.normalize().as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    # Trailing zeros counted by hand: normalize() would round to the context's 28 digits.
+    zeros = len(digits) - len(bytes(digits).rstrip(b"\x00"))
+    return 0 if zeros == len(digits) else max(-exponent - zeros, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,6 +493,8 @@ class RowValidator:
         self._missing_count = 0
         self._missing_first: int | None = None
         self._finished = False
+        #: Whether any row came: a sheet of headers only is an error, said by :meth:`finish`.
+        self._any_row = False
         #: Rows valid when checked that :meth:`finish` found invalid (minority regions).
         self.invalid_at_finish: list[int] = []
 
@@ -500,6 +537,7 @@ class RowValidator:
         # Most rows are clean: prove it with no side effect and little work (one schema call,
         # a few comparisons), then record the row. Anything that would say a word about the
         # row sends it down the general path, which finds and words every finding.
+        self._any_row = True
         values = row.values
         if self._early or row.issues or not self._props.issuperset(values):
             return self._evaluate(row)
@@ -619,6 +657,7 @@ class RowValidator:
 
     def _evaluate(self, row: Row) -> RowVerdict:
         """The general path of :meth:`evaluate`: every finding, worded."""
+        self._any_row = True
         values = row.values
         issues: list[Issue] = []
         if self._early:
@@ -908,7 +947,7 @@ class RowValidator:
             rounding=(
                 f"round it to {allowed} decimal places" if allowed else "round it to a whole number"
             ),
-            example=shown(amount.quantize(quantum, rounding=ROUND_HALF_UP)),
+            example=_rounded(amount, quantum),
         )
 
     def _duplicates(
@@ -948,12 +987,17 @@ class RowValidator:
     # -- end of file --------------------------------------------------------------------------
 
     def finish(self) -> list[Issue]:
-        """End-of-file findings: the missing marketplace (once), rows of minority regions."""
+        """End-of-file findings: a sheet without data rows, the missing marketplace (once),
+        rows of minority regions."""
         if self._finished:
             return []
         self._finished = True
         found: list[Issue] = list(self._early)
         self._early = []
+        if not self._any_row:
+            found.append(
+                NO_DATA_ROWS.at(self._layout.where(None), header_row=self._layout.header_row)
+            )
         if self._missing_count:
             where = self._layout.where(None, "marketplace")
             found.append(

@@ -306,3 +306,119 @@ def test_every_cell_issue_type_is_catalogued_with_docs() -> None:
     for code in codes:
         entry = CATALOGUE[code]
         assert entry.description and entry.hint and entry.title, code
+
+
+# --- hardening (issue 7): every converter is total, absurd numbers are refused ----------------
+
+LISTINGS = load_schema("rows", "listings.json")["properties"]
+
+
+@pytest.mark.parametrize("field", ["quantity", "handling_time", "price"])
+@pytest.mark.parametrize(
+    "value", ["0\x1f", "\x1c5", "٣", "²", "１２", "5\u2028", "1\x00", "\ud800", "½"]
+)
+def test_control_characters_and_foreign_digits_are_not_numbers(field: str, value: str) -> None:
+    assert norm(field, value) == (None, ["not-a-number"])
+
+
+@pytest.mark.parametrize(
+    ("value", "codes"),
+    [
+        (Decimal("NaN"), ["not-a-whole-number"]),
+        (Decimal("sNaN"), ["not-a-whole-number"]),
+        (Decimal("Infinity"), ["not-a-whole-number"]),
+        (Decimal("-Infinity"), ["not-a-whole-number"]),
+        (Decimal("7"), []),
+        (Decimal("7.5"), ["not-a-whole-number"]),
+    ],
+)
+def test_decimals_given_to_the_count_converter(value: Decimal, codes: list[str]) -> None:
+    assert norm("quantity", value)[1] == codes
+
+
+@pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("sNaN"), Decimal("-Infinity")])
+def test_non_finite_decimal_price_is_not_a_number(value: Decimal) -> None:
+    assert norm("price", value) == (None, ["not-a-number"])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "digits"),
+    [
+        ("price", "1" * 29 + ".5", "30"),
+        ("price", "9" * 40_000, "40,000"),
+        ("price", "1234567890123456", "16"),
+        ("price", 10**20, "21"),
+        ("price", 1e300, "301"),
+        ("price", Decimal("1E+400"), "401"),
+        ("price", "0." + "1" * 30, "30"),
+        ("quantity", "9" * 5_000, "5,000"),
+        ("quantity", " " + "9" * 20, "20"),
+        pytest.param("quantity", 10**5000, "5,001", id="quantity-int-of-5001-digits"),
+        ("quantity", 1e20, "21"),
+    ],
+)
+def test_absurdly_long_numbers_are_refused(field: str, value: Any, digits: str) -> None:
+    result = normalize(field, OFFERS[field], value)
+    assert result.value is None and result.codes == ["number-too-long"]
+    assert result.problems[0].params["digits"] == digits
+
+
+def test_number_too_long_sentence_cuts_the_value() -> None:
+    assert sentence("price", "9" * 40_000) == (
+        'Row 3, column B "price": "' + "9" * 40 + '…" (40,000 characters) has 40,000 digits, '
+        "more than any price or count can have — write the amount itself, at most 15 digits "
+        "before the decimal point, e.g. 19.99."
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("price", "123456789012345", Decimal("123456789012345")),
+        ("price", "19.990000000000002", Decimal("19.990000000000002")),
+        ("price", 999999999999999.0, Decimal("999999999999999")),
+        ("quantity", "999999999999999", 999999999999999),
+    ],
+)
+def test_long_but_plausible_numbers_are_kept(field: str, value: Any, expected: Any) -> None:
+    assert norm(field, value) == (expected, [])
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("S" * 60, '"' + "S" * 60 + '"'),
+        ("S" * 61, '"' + "S" * 40 + '…" (61 characters)'),
+        ("é" * 40_000, '"' + "é" * 40 + '…" (40,000 characters)'),
+        (10**70, "1" + "0" * 39 + "… (71 characters)"),
+        pytest.param(10**5000, "a number of about 5,000 digits", id="int-of-5001-digits"),
+    ],
+)
+def test_shown_cuts_long_values(value: Any, expected: str) -> None:
+    assert cells.shown(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("PartialUpdate", "partial_update"),
+        ("PARTIAL_UPDATE", "partial_update"),
+        ("partialupdate", "partial_update"),
+        ("Create or Replace (Full Update)", "update"),
+        ("create or replace (full update)", "update"),
+        ("(Default) Create or Replace", "update"),
+        ("full_update", "update"),
+        ("Edit (Partial Update)", "partial_update"),
+        ("DELETE", "delete"),
+        ("partial_update", "partial_update"),
+    ],
+)
+def test_enum_aliases_of_the_schema_are_honoured(value: str, expected: str) -> None:
+    result = normalize("operation", LISTINGS["operation"], value)
+    assert (result.value, result.codes) == (expected, [])
+
+
+def test_enum_aliases_naming_no_allowed_value_are_ignored() -> None:
+    spec = {"type": "string", "enum": ["a", "b"], "x-enum-aliases": {"zed": "c", "bee": "b"}}
+    assert normalize("x", spec, "bee").value == "b"
+    assert normalize("x", spec, "zed").codes == ["not-allowed-value"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import zipfile
 from datetime import date, datetime
@@ -640,4 +641,57 @@ def test_damaged_sheet_part(tmp_path: Path) -> None:
     message = input_error(path)
     assert message.startswith(f'File "{path}" is damaged and cannot be read') or message.startswith(
         f'Sheet "Offers" of "{path}" is damaged and cannot be read'
+    )
+
+
+# --- hardening: the XML prolog is walked, not searched (issue 7) -----------------------------
+
+_SHEET_BODY = (
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    "<sheetData/></worksheet>"
+)
+_DOCTYPE = '<!DOCTYPE worksheet [<!ENTITY lol "lol">]>'
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ('<?xml version="1.0"?>' + _SHEET_BODY, None),
+        ("\ufeff  \r\n<?xml version='1.0'?>\n<!-- a -->" + _SHEET_BODY, None),
+        ('<?xml version="1.0"?>' + _DOCTYPE + _SHEET_BODY, "dtd"),
+        ('<?xml version="1.0"?><!-- <x> -->' + _DOCTYPE + _SHEET_BODY, "dtd"),
+        ('<?xml version="1.0"?><!--' + "x" * 200_000 + "-->" + _DOCTYPE + _SHEET_BODY, "dtd"),
+        ('<?xml version="1.0"?><!--' + "x" * 200_000 + "-->" + _SHEET_BODY, None),
+        ('<?xml version="1.0"?><!--' + "x" * (1 << 21) + "-->" + _SHEET_BODY, "long"),
+        (" " * (1 << 21) + _SHEET_BODY, "long"),
+        ('<?xml version="1.0"?><!-- never closed', None),
+        ("", None),
+    ],
+    ids=["plain", "bom-spaces-comment", "dtd", "lt-x-in-comment", "dtd-after-long-comment",
+         "long-comment", "endless-comment", "endless-spaces", "unclosed", "empty"],
+)
+def test_prolog_is_walked_token_by_token(data: str, problem: str | None) -> None:
+    assert reading._prolog_problem(io.BytesIO(data.encode("utf-8"))) == problem
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_wide_xml_parts_are_refused(encoding: str) -> None:
+    data = ('<?xml version="1.0"?>' + _SHEET_BODY).encode(encoding)
+    assert reading._prolog_problem(io.BytesIO(data)) == "wide"
+
+
+@pytest.mark.parametrize(
+    ("prolog", "why"),
+    [
+        ('<?xml version="1.0"?><!-- <x> -->' + _DOCTYPE,
+         'an XML document type declaration in "xl/worksheets/sheet1.xml"'),
+        ('<?xml version="1.0"?><!--' + "x" * (1 << 21) + "-->",
+         'more than 1 MiB of comments before the XML of "xl/worksheets/sheet1.xml"'),
+    ],
+)
+def test_hidden_declarations_refuse_the_workbook(tmp_path: Path, prolog: str, why: str) -> None:
+    path = write_raw_xlsx(tmp_path / "hidden.xlsx", {"Offers": prolog + _SHEET_BODY})
+    assert input_error(path) == (
+        f'File "{path}" has {why}, which Excel never writes (it can hide entity tricks); '
+        "it was not opened."
     )

@@ -773,3 +773,56 @@ def test_at_the_issue_limit_an_error_pushes_out_a_warning() -> None:
     full.add(Issue(code="e", severity=Severity.ERROR, message="one", row=2))
     full.add(Issue(code="e", severity=Severity.ERROR, message="two", row=3))
     assert (full.dropped, full.dropped_errors, full.exit_code()) == (1, 1, 1)
+
+
+# -- hardening (issue 7) ----------------------------------------------------------------------
+
+
+def test_a_sheet_without_data_rows_is_an_error() -> None:
+    report = validate_rows(make_layout(), [])
+    assert codes(report.issues) == [("no-data-rows", None, None)]
+    issue = report.issues[0]
+    assert issue.severity is Severity.ERROR
+    assert issue.sentence() == (
+        'Sheet "Offers": no data rows below the header row (row 1) — fill in at least one row '
+        "under the headers, or pick the sheet with --sheet."
+    )
+    assert (report.rows, report.valid_rows) == (0, 0)
+
+
+def test_one_row_is_enough_and_finish_says_it_once() -> None:
+    validator = RowValidator(make_layout())
+    validator.evaluate(row(sku="A-1", marketplace=US, price=Decimal("19.99"), quantity=5))
+    assert validator.finish() == []
+    empty = RowValidator(make_layout())
+    assert [i.code for i in empty.finish()] == ["no-data-rows"]
+    assert empty.finish() == []
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("S" * 60, "S" * 60),
+        ("S" * 61, "S" * 40 + "…"),
+        (Decimal("9" * 100), "9" * 40 + "…"),
+        (Decimal("19.90"), "19.90"),
+        pytest.param(10**5000, "a number of about 5,000 digits", id="int-of-5001-digits"),
+    ],
+)
+def test_shown_cuts_long_values(value: Any, expected: str) -> None:
+    assert shown(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("digits", "quoted"),
+    [(29, "1" * 29 + ".555"), (60, "1" * 40 + "…"), (40_000, "1" * 40 + "…")],
+)
+def test_money_with_more_digits_than_the_context_holds(digits: int, quoted: str) -> None:
+    # Library callers may pass such Decimals (the reader refuses them): no InvalidOperation.
+    amount = Decimal("1" * digits + ".555")
+    issues = check_one(row(sku="A-1", marketplace=US, price=amount))
+    assert codes(issues) == [("price-too-many-decimals", 2, "C")]
+    assert issues[0].message == (
+        f'"{quoted}" has 3 decimal places, more than USD allows (2)'
+    )
+    assert issues[0].hint is not None and ("1" * 20) in issues[0].hint

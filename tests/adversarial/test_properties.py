@@ -239,11 +239,6 @@ def test_cell_normalisation_never_raises(target: tuple[str, str, dict[str, Any]]
 # --- found by the properties above; kept as named regressions ----------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cells._convert_integer calls int() on a non-finite Decimal (library callers may "
-    "pass Decimals): OverflowError / ValueError / InvalidOperation escape normalize()",
-)
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "sNaN"])
 @pytest.mark.parametrize("field", ["quantity", "handling_time"])
 def test_non_finite_decimals_are_not_whole_numbers(field: str, value: str) -> None:
@@ -251,11 +246,6 @@ def test_non_finite_decimals_are_not_whole_numbers(field: str, value: str) -> No
     assert result.value is None and result.problems
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validation._decimals_issue quantizes a Decimal longer than the context precision "
-    "(28 digits): decimal.InvalidOperation escapes validate_file",
-)
 @PROPERTY
 @given(digits=st.integers(min_value=29, max_value=200))
 @example(digits=40_000)
