@@ -90,6 +90,21 @@ MAX_COMPRESSION_RATIO: Final = 200
 _RATIO_FLOOR: Final = 16 << 20
 _CHUNK: Final = 1 << 20
 
+ROW_DELIMITER_MISMATCH = IssueType(
+    code="row-delimiter-mismatch",
+    title="Row separated differently from the file",
+    message=(
+        'the row "{value}" is separated by "{used}" but this file uses "{expected}", so it was '
+        "read as one cell"
+    ),
+    hint='write the row with "{expected}" between its values, as the other rows',
+    description=(
+        "A CSV row whose values are all in one cell, which splits into exactly the header's "
+        "columns by another separator: usually a row pasted from another file. It is refused "
+        "rather than guessed at."
+    ),
+    tags=("file", "row"),
+)
 ENCODING_FALLBACK = IssueType(
     code="encoding-fallback",
     title="Not UTF-8: read as another encoding",
@@ -232,7 +247,7 @@ class SheetSource:
         self.issues = issues
         self.total_rows = total_rows
         self._row_factory = row_factory
-        self._flagged = flagged or {}
+        self._flagged = flagged if flagged is not None else {}
         self._value_aliases = value_aliases or {}
         self._closer = closer
         self._open: list[Iterator[Any]] = []
@@ -1168,6 +1183,21 @@ _TEXT_FALLBACKS: Final = ("cp1252", "latin-1")
 _WIDE_ENCODINGS: Final = ("utf-16", "utf-32")
 
 
+def _bomless_utf16(head: bytes) -> str | None:
+    """``utf-16-le``/``utf-16-be`` for UTF-16 text saved without a byte order mark, recognised
+    by its pattern: mostly-ASCII text in UTF-16 has a NUL in every other byte (odd bytes for
+    little-endian, even bytes for big-endian) and none in the others."""
+    sample = head[: len(head) - len(head) % 2][:4096]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) >= 0.4 * len(odd) and even.count(0) == 0:
+        return "utf-16-le"
+    if even.count(0) >= 0.4 * len(even) and odd.count(0) == 0:
+        return "utf-16-be"
+    return None
+
+
 def _bom_encoding(head: bytes) -> str | None:
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
@@ -1256,6 +1286,11 @@ def _choose_encoding(path: Path, head: bytes, forced: str | None) -> tuple[str, 
                 file=label,
             )
         return bom, [], scan.lines
+    wide = _bomless_utf16(head)
+    if wide:
+        scan = _prescan(path, wide, check_nul=False)
+        if scan.ok:
+            return wide, [], scan.lines
     scan = _prescan(path, "utf-8", check_nul=True)
     if scan.ok:
         return "utf-8", [], scan.lines
@@ -1324,11 +1359,19 @@ def _open_text(
     declared = re.match(r"\ufeff?sep=(.)\r?\n", sample)
     delimiter = declared.group(1) if declared else _sniff_delimiter(sample, default)
 
+    flagged: _Flagged = {}
+    # Filled in once the header is known: how many named columns a row has.
+    header_width = [0]
+
     def raw_rows() -> Iterator[Sequence[Any]]:
         with path.open("r", encoding=chosen, newline="") as fh:
             reader = csv.reader(fh, delimiter=delimiter, strict=False)
             try:
-                yield from reader
+                for number, cells in enumerate(reader, start=1):
+                    if header_width[0] > 1:
+                        _flag_delimiter_mismatch(cells, number, delimiter, header_width[0],
+                                                 flagged)
+                    yield cells
             except csv.Error as exc:
                 raise InputError(
                     f'File "{label}" cannot be read as CSV at line {reader.line_num}: {exc}.',
@@ -1352,6 +1395,7 @@ def _open_text(
         delimiter=delimiter,
     )
     total = max(lines - layout.data_row + 1, 0)
+    header_width[0] = sum(1 for c in layout.columns if c.header)
     all_issues = [*mapping.issues, *issues]
     all_issues.sort(key=lambda i: i.severity is not Severity.ERROR)
     return SheetSource(
@@ -1359,8 +1403,29 @@ def _open_text(
         all_issues,
         row_factory=raw_rows,
         total_rows=total,
+        flagged=flagged,
         value_aliases=value_aliases,
     )
+
+
+def _flag_delimiter_mismatch(
+    cells: Sequence[str], number: int, delimiter: str, width: int, flagged: _Flagged
+) -> None:
+    """Flag a row whose only value splits into exactly ``width`` values by another separator
+    (a row pasted from a file with other separators): one cell finding, no guessing."""
+    filled = [(i, c) for i, c in enumerate(cells) if c.strip()]
+    if len(filled) != 1:
+        return
+    index, text = filled[0]
+    for other in _DELIMITERS:
+        if other != delimiter and len(text.split(other)) == width:
+            flagged[number] = {
+                index: (
+                    Problem(ROW_DELIMITER_MISMATCH, {"used": other, "expected": delimiter}),
+                    text,
+                )
+            }
+            return
 
 
 # --- the front door -------------------------------------------------------------------------------

@@ -695,3 +695,29 @@ def test_hidden_declarations_refuse_the_workbook(tmp_path: Path, prolog: str, wh
         f'File "{path}" has {why}, which Excel never writes (it can hide entity tricks); '
         "it was not opened."
     )
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_recognised(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "u.csv"
+    path.write_bytes("sku,price,quantity\r\nÉTÉ-1,12.5,3\r\n".encode(encoding))
+    source, rows = read_all(path)
+    assert source.layout.encoding == encoding
+    assert [i.code for i in source.issues] == []
+    assert rows[0].values == {"sku": "ÉTÉ-1", "price": Decimal("12.5"), "quantity": 3}
+
+
+def test_a_row_with_another_separator_is_refused_not_guessed(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_text("sku;price;quantity\r\nA-1;12.5;3\r\nA-2,13.5,4\r\nA-3;9;1\r\n",
+                    encoding="utf-8")
+    source, rows = read_all(path)
+    assert source.layout.delimiter == ";"
+    assert [r.number for r in rows] == [2, 3, 4]
+    (issue,) = rows[1].issues
+    assert (issue.code, issue.row, issue.column) == ("row-delimiter-mismatch", 3, "A")
+    assert issue.message == (
+        'the row "A-2,13.5,4" is separated by "," but this file uses ";", so it was read as '
+        "one cell"
+    )
+    assert rows[0].issues == [] and rows[2].issues == []

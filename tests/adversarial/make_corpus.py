@@ -569,9 +569,7 @@ CASES: tuple[Case, ...] = (
           "decimals, e.g. 19.99. (SKU ÉTÉ-1)",)),
     Case("utf16-no-bom.csv", "UTF-16 without a byte order mark", make_utf16_no_bom, 1,
          ('Row 2, column C "price": "12,5x" is not a number — write a number with a dot for '
-          "decimals, e.g. 19.99. (SKU ÉTÉ-1)",),
-         known_bug="UTF-16 without a byte order mark is refused for its NUL bytes instead of "
-         "being recognised (every other byte NUL)"),
+          "decimals, e.g. 19.99. (SKU ÉTÉ-1)",)),
     Case("windows-1252.csv", "windows-1252 (Excel's \"CSV\" on Western Windows)", make_cp1252, 1,
          ("File: the file is not UTF-8 (byte 0xC9 on line 2), so it was read as windows-1252",
           'Row 2, column C "price": "12,5x" is not a number — write a number with a dot for '
@@ -589,9 +587,7 @@ CASES: tuple[Case, ...] = (
          ('File "{file}" contains NUL bytes (line 3), so it is not a text sheet; save it as '
           ".xlsx or as CSV (UTF-8).",)),
     Case("mixed-delimiters.csv", "semicolons, then one row with commas", make_mixed_delimiters, 1,
-         ("Row 3", 'separated by ","'),
-         known_bug="a row split by another delimiter is read as one SKU; the answer speaks of "
-         "missing price and marketplace instead of the delimiter"),
+         ("Row 3", 'separated by ","')),
     Case("excel-errors.xlsx", "#N/A and #REF! error cells", make_excel_errors, 1,
          ('Row 2, column C "price": the cell shows the Excel error #N/A — fix the formula, or '
           "type the value itself. (SKU SKU-1)",
