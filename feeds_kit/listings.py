@@ -55,7 +55,13 @@ from feeds_kit.product_types import (
     coerce_attributes,
 )
 from feeds_kit.rows import Column, Row, SheetLayout
-from feeds_kit.validation import DUPLICATE_SKU, MIXED_REGIONS, SKU_TOO_LONG, RowVerdict
+from feeds_kit.validation import (
+    DUPLICATE_SKU,
+    MIXED_REGIONS,
+    NO_DATA_ROWS,
+    SKU_TOO_LONG,
+    RowVerdict,
+)
 
 __all__ = [
     "FIELDS",
@@ -886,6 +892,7 @@ class ListingValidator:
         self._regions: Counter[str] = Counter()
         self._typed_marketplace: dict[str, Any] = {}
         self._finished = False
+        self._any_row = False
         #: Rows valid when checked that :meth:`finish` found invalid (minority regions).
         self.invalid_at_finish: list[int] = []
 
@@ -911,13 +918,11 @@ class ListingValidator:
     def evaluate(self, row: Row) -> RowVerdict:
         """The findings for ``row`` and its verdict: valid or not, marketplace, retractions."""
         issues: list[Issue] = []
+        self._any_row = True
         if self._early:
             issues.extend(self._early)
             self._early = []
         own = row.issues
-        if _operation_spelling(row) is not None:
-            # One of Amazon's spellings: not a mistake, whatever the generic value list says.
-            own = [i for i in own if i.field != "operation"]
         issues.extend(own)
         failed = {i.field for i in own if i.field and i.is_error}
         issues.extend(self._fixed(row, failed))
@@ -1000,6 +1005,10 @@ class ListingValidator:
         self._finished = True
         found = list(self._early)
         self._early = []
+        if not self._any_row:
+            found.append(
+                NO_DATA_ROWS.at(self._layout.where(None), header_row=self._layout.header_row)
+            )
         if len(self._regions) > 1:
             found.extend(self._mixed_regions())
         return found

@@ -487,3 +487,18 @@ def api_cli() -> Any:
     from feeds_kit.cli import cli
 
     return cli
+
+
+def test_a_listings_sheet_without_rows_says_so(tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "empty.xlsx", [SHIRT_HEADERS], sheet="Listings")
+    result = api.validate_file(path, kind="listings")
+    assert [i.code for i in result.report.errors] == ["no-data-rows"]
+    assert result.exit_code() == 1
+
+
+def test_amazons_operation_spellings_need_no_workaround(tmp_path: Path) -> None:
+    rows = [SHIRT_HEADERS, shirt("SH-1")]
+    rows[1][SHIRT_HEADERS.index("Operation")] = "PartialUpdate"
+    path = write_xlsx(tmp_path / "op.xlsx", rows, sheet="Listings")
+    result = api.validate_file(path, kind="listings")
+    assert not [i for i in result.report.issues if i.field == "operation"]
