@@ -71,6 +71,9 @@ FEED_TYPE_BUDGETS: dict[str, Budget] = {"JSON_LISTINGS_FEED": Budget(5, 300.0)}
 
 #: The operation the feed-type budgets apply to.
 SUBMIT_OPERATION = "createFeed"
+#: Seconds added to every wait for a token, so a call made the moment our bucket refills is not
+#: early for Amazon's (whose clock counts arrivals); small beside any documented interval.
+DEFAULT_MARGIN = 0.05
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
@@ -132,8 +135,10 @@ class RateLimiter:
         sleep: Callable[[float], None] = time.sleep,
         state_file: Path | None = None,
         wall_clock: Callable[[], float] = time.time,
+        margin: float = DEFAULT_MARGIN,
     ) -> None:
         self.limits: dict[str, Limit] = dict(DEFAULT_LIMITS if limits is None else limits)
+        self.margin = margin
         self.budgets: dict[str, Budget] = dict(FEED_TYPE_BUDGETS if budgets is None else budgets)
         self.clock = clock
         self.sleep = sleep
@@ -162,6 +167,43 @@ class RateLimiter:
             now = self.clock()
             return self._wait(operation, feed_type, region, now, commit=False)
 
+    def eta(
+        self,
+        operation: str,
+        calls: int,
+        *,
+        feed_type: str | None = None,
+        region: str | None = None,
+    ) -> float:
+        """Seconds before the last of ``calls`` more calls of ``operation`` could be made, if
+        nothing else used the limits (an ETA for a progress line). Takes nothing."""
+        if calls <= 0:
+            return 0.0
+        with self._lock:
+            now = self.clock()
+            bucket = self._bucket(operation, now)
+            budget = self.budgets.get(feed_type or "") if operation == SUBMIT_OPERATION else None
+            stamps: list[float] = []
+            if budget is not None and feed_type is not None:
+                with self._window_state(feed_type, region or "default", now) as recorded:
+                    stamps = list(recorded)
+            tokens, rate = (bucket.tokens, bucket.rate) if bucket is not None else (0.0, 0.0)
+            if bucket is not None:
+                tokens = min(float(bucket.burst), tokens + max(0.0, now - bucket.updated) * rate)
+        # Simulate the calls one after the other on copies of the bucket and the window.
+        at = now
+        for _ in range(calls):
+            wait = 0.0
+            if bucket is not None and tokens < 1.0:
+                wait = (1.0 - tokens) / rate
+            if budget is not None:
+                wait = max(wait, _window_wait(stamps, budget, at))
+            at += wait
+            if bucket is not None:
+                tokens = min(float(bucket.burst), tokens + wait * rate) - 1.0
+            stamps.append(at)
+        return at - now
+
     def acquire(
         self, operation: str, *, feed_type: str | None = None, region: str | None = None
     ) -> float:
@@ -175,6 +217,9 @@ class RateLimiter:
                 wait = self._wait(operation, feed_type, region, now, commit=True)
             if wait <= 0:
                 return waited
+            # Amazon refills its bucket by arrival times, which jitter with the network: a call
+            # sent the very moment our bucket refills may arrive a hair early for Amazon's.
+            wait += self.margin
             log.debug("rate limit: %s waits %.1fs", operation, wait)
             self.sleep(wait)
             waited += wait

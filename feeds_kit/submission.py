@@ -79,6 +79,8 @@ from feeds_kit.waiter import Sleeping, SlowDetected, StatusSeen, Waiter, WaitEve
 log = logging.getLogger(__name__)
 
 FEED_TYPE = "JSON_LISTINGS_FEED"
+#: A wait for createFeed at least this long (seconds) is announced with an ETA.
+PACING_NOTICE = 1.0
 #: Sent to createFeedDocument and, byte-identical, as the upload's Content-Type (facts §1.4).
 CONTENT_TYPE = "application/json; charset=UTF-8"
 
@@ -92,6 +94,7 @@ __all__ = [
     "Event",
     "FeedCreated",
     "NeedsAttention",
+    "Pacing",
     "Reconciled",
     "Reconciling",
     "ReportFetched",
@@ -229,6 +232,17 @@ class ChunkUploaded(Event):
 class FeedCreated(Event):
     index: int
     feed_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing(Event):
+    """createFeed waits ``wait`` seconds for Amazon's limits; the last of the ``remaining``
+    chunks should be sent ``eta`` seconds from now."""
+
+    index: int
+    wait: float
+    remaining: int
+    eta: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -607,6 +621,20 @@ class Submitter:
                 return
         self.journal.set_state(sid, SubmissionState.SUBMITTED)
 
+    def _announce_pacing(self, submission: Submission, index: int) -> None:
+        """Say how long createFeed must wait for Amazon's limits, and when the last chunk will
+        be sent, before the client's rate limiter sleeps (an ETA for large submissions)."""
+        limiter = getattr(self.client, "limiter", None)
+        if limiter is None:
+            return
+        options = {"feed_type": submission.feed_type, "region": submission.region}
+        wait = limiter.wait_time("createFeed", **options)
+        if wait < PACING_NOTICE:
+            return
+        remaining = len(submission.chunks) - index
+        eta = limiter.eta("createFeed", remaining, **options)
+        self._emit(Pacing(submission.id, index, wait, remaining, eta))
+
     def _chunk(self, submission_id: str, index: int) -> Chunk:
         return self.journal.get(submission_id).chunk(index)
 
@@ -622,6 +650,7 @@ class Submitter:
         ambiguous = 0
         while True:
             document_id = self._ensure_uploaded(submission, self._chunk(sid, index))
+            self._announce_pacing(submission, index)
             self.journal.create_feed_started(sid, index)
             try:
                 feed_id = self.client.create_feed(

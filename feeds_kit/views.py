@@ -21,6 +21,7 @@ from feeds_kit.submission import (
     Event,
     FeedCreated,
     NeedsAttention,
+    Pacing,
     Reconciled,
     Reconciling,
     ReportFetched,
@@ -114,6 +115,11 @@ class ProgressPrinter:
                 return f"  chunk {i + 1}: uploaded {size:,} bytes"
             case FeedCreated(index=i, feed_id=feed):
                 return f"  chunk {i + 1}: feed {feed} created"
+            case Pacing(index=i, wait=wait, remaining=remaining, eta=eta):
+                return (
+                    f"  chunk {i + 1}: waiting {_duration(wait)} for Amazon's feed submission "
+                    f"limit; the last of {remaining} chunk(s) goes in about {_duration(eta)}"
+                )
             case Reconciling(index=i, reason=why):
                 return f"  chunk {i + 1}: checking with Amazon whether the feed was taken ({why})"
             case Reconciled(index=i, outcome=outcome, feed_id=feed):

@@ -86,7 +86,7 @@ class TokenAuth(requests.auth.AuthBase):
 
 def make_client(clock: FakeClock, **kw: Any) -> FeedsClient:
     kw.setdefault("auth", TokenAuth())
-    kw.setdefault("limiter", RateLimiter(clock=clock, sleep=clock.sleep))
+    kw.setdefault("limiter", RateLimiter(clock=clock, sleep=clock.sleep, margin=0.0))
     return FeedsClient(
         endpoint=ENDPOINT,
         clock=clock,

@@ -27,6 +27,8 @@ class FakeClock:
 
 
 def limiter(clock: FakeClock, **kw) -> RateLimiter:
+    # Exact bucket arithmetic: the safety margin is tested on its own below.
+    kw.setdefault("margin", 0.0)
     return RateLimiter(clock=clock, sleep=clock.sleep, **kw)
 
 
@@ -227,3 +229,27 @@ def test_threads_never_exceed_the_bucket() -> None:
     # Whatever the interleaving, the bucket allows at most 5 + t calls by time t.
     for call, when in enumerate(sorted(taken), start=1):
         assert call <= 5 + when + 1e-6
+
+
+
+def test_a_wait_for_a_token_includes_the_safety_margin() -> None:
+    clock = FakeClock()
+    rl = limiter(clock, limits={"op": Limit(2.0, 1)}, margin=0.05)
+    assert rl.acquire("op") == 0.0
+    assert rl.wait_time("op") == pytest.approx(0.5)  # ETAs stay exact
+    assert rl.acquire("op") == pytest.approx(0.55)
+    assert clock.slept == [pytest.approx(0.55)]
+
+
+
+def test_eta_simulates_bucket_and_budget_without_taking_anything() -> None:
+    clock = FakeClock()
+    rl = limiter(clock, limits={"createFeed": Limit(0.01, 3)},
+                 budgets={"JSON_LISTINGS_FEED": Budget(2, 60.0)})
+    kw = {"feed_type": "JSON_LISTINGS_FEED", "region": "na"}
+    # Two at once (the budget allows 2 a minute), the third when the window frees (60 s),
+    # the fourth when the bucket (3 tokens, one per 100 s) has refilled one (100 s).
+    assert rl.eta("createFeed", 2, **kw) == 0.0
+    assert rl.eta("createFeed", 3, **kw) == pytest.approx(60.0)
+    assert rl.eta("createFeed", 4, **kw) == pytest.approx(100.0)
+    assert rl.wait_time("createFeed", **kw) == 0.0  # nothing was taken

@@ -908,3 +908,36 @@ def test_event_types_are_exported() -> None:
                  Reconciled, NeedsAttention, StatusChanged, Waiting, SlowFeed, ChunkFinished,
                  SubmissionFinished, UploadExpired):
         assert issubclass(kind, Event)
+
+
+def test_a_wait_for_amazons_submission_limit_is_announced_with_an_eta(world: World) -> None:
+    from feeds_kit.ratelimit import Budget, Limit, RateLimiter
+    from feeds_kit.submission import Pacing
+
+    # One createFeed a minute, none in reserve: the second chunk waits, and says so.
+    world.amazon.limiter = RateLimiter(
+        {"createFeed": Limit(1 / 60, 1)}, budgets={"JSON_LISTINGS_FEED": Budget(5, 300.0)},
+        clock=world.time.clock, sleep=world.time.sleep, margin=0.0,
+    )
+
+    class Paced:
+        """The fake Amazon, its createFeed taking a token as the real client does."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def create_feed(self, **kw: Any) -> str:
+            self.inner.limiter.acquire("createFeed", feed_type=kw["feed_type"], region="na")
+            return self.inner.create_feed(**kw)
+
+    submitter = world.submitter()
+    submitter.client = Paced(world.amazon)
+    sid = world.create(submitter)
+    submitter.run(sid, wait=False)
+    pacing = [e for e in world.events if isinstance(e, Pacing)]
+    assert [(e.index, e.remaining) for e in pacing] == [(1, 1)]
+    assert pacing[0].wait == pytest.approx(60.0, abs=1.0)
+    assert pacing[0].eta == pytest.approx(pacing[0].wait)
