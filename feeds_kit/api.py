@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 from feeds_kit.config import Settings, home_dir
 from feeds_kit.errors import OutputError, UsageError
 from feeds_kit.feed import BuildResult, FeedBuilder
-from feeds_kit.files import write_atomic
 from feeds_kit.issues import Report
 from feeds_kit.journal import Submission, file_sha256
 from feeds_kit.marketplaces import Marketplace, get_marketplace
@@ -270,7 +269,7 @@ def _publish(staged: BuildResult, target: Path) -> BuildResult:
     manifest = staged.manifest
     for entry, final in zip(manifest.documents, final_paths, strict=True):
         entry.name = final.name
-    write_atomic(manifest_path_for(target), manifest.dumps().encode("utf-8"))
+    manifest.write(manifest_path_for(target))
     return BuildResult(documents=documents, manifest=manifest, skipped_rows=staged.skipped_rows)
 
 

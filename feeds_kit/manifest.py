@@ -8,6 +8,7 @@ The JSON form is versioned (``"manifest": 1``) and uses Amazon's wire names for 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,12 +73,17 @@ class DocumentEntry:
     sha256: str | None = None
     size: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def _head(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "marketplaceIds": self.marketplace_ids,
             "sha256": self.sha256,
             "size": self.size,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self._head(),
             "messages": {str(k): v.to_json() for k, v in sorted(self.messages.items())},
         }
 
@@ -112,7 +118,7 @@ class Manifest:
             return self.documents[document_index].messages.get(message_id)
         return None
 
-    def to_json(self) -> dict[str, Any]:
+    def _head(self) -> dict[str, Any]:
         return {
             "manifest": MANIFEST_VERSION,
             "file": self.file,
@@ -120,8 +126,10 @@ class Manifest:
             "kind": self.kind,
             "sellerId": self.seller_id,
             "headerRow": self.header_row,
-            "documents": [d.to_json() for d in self.documents],
         }
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self._head(), "documents": [d.to_json() for d in self.documents]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Manifest:
@@ -138,7 +146,50 @@ class Manifest:
         )
 
     def dumps(self) -> str:
-        return json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))
+        """The manifest as compact JSON (the same document :meth:`to_json` describes)."""
+        return "".join(self.iter_json())
+
+    def iter_json(self) -> Iterator[str]:
+        """:meth:`dumps` in pieces, one message at a time, to stream into a file.
+
+        A million messages share a handful of attribute maps: each distinct map is encoded
+        once, so no tree of a million small dicts and lists is built on the way (it cost
+        gigabytes at a million rows).
+        """
+
+        def dumps(value: Any) -> str:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+        encoded: dict[int, tuple[dict[str, CellRef], str]] = {}
+        yield dumps(self._head())[:-1] + ',"documents":['
+        for d_index, document in enumerate(self.documents):
+            doc_head = document._head()
+            yield ("," if d_index else "") + dumps(doc_head)[:-1] + ',"messages":{'
+            for m_index, (number, entry) in enumerate(sorted(document.messages.items())):
+                cached = encoded.get(id(entry.attributes))
+                if cached is None or cached[0] is not entry.attributes:
+                    text = dumps({k: v.to_json() for k, v in entry.attributes.items()})
+                    # The map is kept alongside its text so its id cannot be reused meanwhile.
+                    cached = encoded[id(entry.attributes)] = (entry.attributes, text)
+                fields = [f'"row":{entry.row}', f'"sku":{dumps(entry.sku)}']
+                if entry.marketplace_id:
+                    fields.append(f'"marketplaceId":{dumps(entry.marketplace_id)}')
+                if entry.operation:
+                    fields.append(f'"operationType":{dumps(entry.operation)}')
+                fields.append(f'"attributes":{cached[1]}')
+                yield ("," if m_index else "") + f'"{number}":{{' + ",".join(fields) + "}"
+            yield "}}"
+        yield "]}"
+
+    def write(self, path: str | Path) -> None:
+        """Write the manifest to ``path`` atomically, streamed (see :meth:`iter_json`)."""
+        from feeds_kit.files import save_atomic
+
+        def save(temp: str) -> None:
+            with open(temp, "w", encoding="utf-8") as fh:
+                fh.writelines(self.iter_json())
+
+        save_atomic(Path(path), save)
 
     @classmethod
     def load(cls, path: str | Path) -> Manifest:
