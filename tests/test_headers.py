@@ -299,3 +299,14 @@ def test_inventory_loader_meaningful_columns_are_reported_not_dropped() -> None:
 def test_header_score_counts_distinct_fields() -> None:
     assert headers.header_score(["sku", "price", "Price", "x", None, 3]) == 2
     assert headers.header_score(["SKU-1", 19.99, 3]) == 0
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [("Preis", "price"), ("Menge", "quantity"), ("Währung", "currency"), ("prix", "price"),
+     ("Quantité", "quantity"), ("Precio", "price"), ("prezzo minimo", "minimum_price"),
+     ("Bearbeitungszeit", "handling_time")],
+)
+def test_european_sellers_headers_are_understood(header: str, field: str) -> None:
+    match = match_header(header, "offers")
+    assert match is not None and match.field == field
