@@ -469,7 +469,9 @@ class ColumnMapping:
 
 
 def _known_list(kind: str) -> str:
-    return ", ".join(f'"{name}"' for name in field_specs(kind))
+    # The titles, as the template's header row shows them ("Handling Time", not
+    # "handling_time"); any spelling of them is matched.
+    return ", ".join(f'"{field_title(name, kind)}"' for name in field_specs(kind))
 
 
 def _fold_unknown_columns(
