@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 from typing import IO, TYPE_CHECKING, Any
 
+import orjson
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -422,7 +423,15 @@ def write_json(
     document = report_to_json(
         report, command=command, extra=extra, exit_code=exit_code, strict=strict
     )
-    json.dump(document, stream, ensure_ascii=False, indent=2)
+    # orjson: the same indented UTF-8 document, several times faster than the json module on
+    # the thousand issues a large sheet reports (json_safe already made every value plain).
+    try:
+        text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8")
+    except orjson.JSONEncodeError:
+        # A value orjson refuses (an integer past 64 bits typed into a cell): the json module
+        # writes any of them.
+        text = json.dumps(document, ensure_ascii=False, indent=2)
+    stream.write(text)
     stream.write("\n")
 
 

@@ -517,3 +517,18 @@ def test_amazon_codes_with_different_messages_are_titled_as_a_group() -> None:
         "90101": "The SKU 'A' does not exist. (and 1 similar)",
         "90108": "Price changed a lot.",
     }
+
+
+def test_json_output_survives_a_value_past_64_bits() -> None:
+    import io
+    import json
+
+    from feeds_kit import render
+    from feeds_kit.issues import Issue, Report, Severity
+
+    report = Report(file="x.csv", rows=1)
+    report.add(Issue(code="number-too-long", severity=Severity.ERROR, message="too long",
+                     row=2, value=10**40))
+    out = io.StringIO()
+    render.write_json(report, out, command="validate")
+    assert json.loads(out.getvalue())["issues"][0]["value"] == 10**40
