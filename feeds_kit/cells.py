@@ -337,7 +337,8 @@ SHOWN_LIMIT: Final = 60
 SHOWN_HEAD: Final = 40
 
 
-def _int_text(value: int) -> str:
+def int_text(value: int) -> str:
+    """An integer as text, or a few words for one too long to write out."""
     # str() refuses ints of more than 4,300 digits (Python's guard against quadratic
     # conversion); such a number is noise, so it is described rather than written out.
     if value.bit_length() > 14_000:
@@ -363,7 +364,7 @@ def shown(value: Any) -> str:
         return value.isoformat(sep=" ")
     if isinstance(value, date | time):
         return value.isoformat()
-    text = _int_text(value) if isinstance(value, int) else str(value)
+    text = int_text(value) if isinstance(value, int) else str(value)
     if len(text) > SHOWN_LIMIT:
         return f"{text[:SHOWN_HEAD]}… ({len(text):,} characters)"
     return text
@@ -722,7 +723,7 @@ def _convert_date(value: Any) -> Any:
 def _number_as_text(value: int | float) -> str:
     if type(value) is float and value.is_integer():
         return str(int(value))
-    return repr(value) if type(value) is float else _int_text(int(value))
+    return repr(value) if type(value) is float else int_text(int(value))
 
 
 def _convert_string(value: Any) -> Any:

@@ -24,6 +24,7 @@ from typing import Any
 import jsonschema_rs
 
 from feeds_kit import resources
+from feeds_kit.cells import SHOWN_HEAD, SHOWN_LIMIT, int_text
 from feeds_kit.errors import UsageError
 from feeds_kit.issues import Issue, IssueType, Report, Severity
 from feeds_kit.marketplaces import (
@@ -304,15 +305,10 @@ _QUANTUM = {places: Decimal(1).scaleb(-places) for places in range(4)}
 _FBA = "AMAZON"
 
 
-#: Messages quote values of up to this many characters whole; longer ones are cut to
-#: :data:`_SHOWN_HEAD` characters and an ellipsis (their templates quote them).
-_SHOWN_LIMIT = 60
-_SHOWN_HEAD = 40
-
-
 def shown(value: Any) -> str:
-    """A value as a person would write it in a cell (``19.90``, ``2026-12-01``, ``25``); a
-    value longer than 60 characters is cut to its first 40 and an ellipsis."""
+    """A value as a person would write it in a cell (``19.90``, ``2026-12-01``, ``25``), unquoted
+    (these messages' templates quote it); cut like :func:`feeds_kit.cells.shown` cuts: over
+    ``SHOWN_LIMIT`` characters, the first ``SHOWN_HEAD`` and an ellipsis."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
@@ -323,13 +319,12 @@ def shown(value: Any) -> str:
         return value.isoformat()
     elif isinstance(value, float) and value.is_integer():
         text = str(int(value))
-    elif isinstance(value, int) and value.bit_length() > 14_000:
-        # str() refuses ints of more than 4,300 digits.
-        return f"a number of about {int(value.bit_length() * 0.30103):,} digits"
+    elif isinstance(value, int):
+        text = int_text(value)  # a huge one is described in a few words, never cut
     else:
         text = str(value)
-    if len(text) > _SHOWN_LIMIT:
-        return text[:_SHOWN_HEAD] + "…"
+    if len(text) > SHOWN_LIMIT:
+        return text[:SHOWN_HEAD] + "…"
     return text
 
 
