@@ -680,12 +680,9 @@ def local_client(settings: Settings, *, speed: float = LOCAL_SPEED) -> FeedsClie
 
 def local_reconcile_delay(*, speed: float = LOCAL_SPEED) -> float:
     """The pause before looking for a feed after an ambiguous createFeed, in simulated time."""
-    import inspect
+    from feeds_kit.submission import RECONCILE_DELAY
 
-    from feeds_kit.submission import Submitter
-
-    default = inspect.signature(Submitter).parameters["reconcile_delay"].default
-    return float(default) / speed
+    return RECONCILE_DELAY / speed
 
 
 def local_waiter(*, speed: float = LOCAL_SPEED) -> Waiter:

@@ -79,6 +79,8 @@ from feeds_kit.waiter import Sleeping, SlowDetected, StatusSeen, Waiter, WaitEve
 log = logging.getLogger(__name__)
 
 FEED_TYPE = "JSON_LISTINGS_FEED"
+#: Seconds to let Amazon list a feed before looking for it after an ambiguous createFeed.
+RECONCILE_DELAY = 10.0
 #: A wait for createFeed at least this long (seconds) is announced with an ETA.
 PACING_NOTICE = 1.0
 #: Sent to createFeedDocument and, byte-identical, as the upload's Content-Type (facts §1.4).
@@ -448,7 +450,7 @@ class Submitter:
         waiter: Waiter | None = None,
         on_event: Callable[[Event], None] | None = None,
         reconcile_margin: float = 600.0,
-        reconcile_delay: float = 10.0,
+        reconcile_delay: float = RECONCILE_DELAY,
         document_ttl: float = 2 * 86400 - 3600,
         max_upload_attempts: int = 3,
         max_ambiguous_attempts: int = 3,
