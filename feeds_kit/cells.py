@@ -18,7 +18,9 @@ path, which keeps the per-row loop tight.
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from typing import Any, Final
 from feeds_kit.issues import Issue as _Issue
 from feeds_kit.issues import IssueType, Location, Severity
 from feeds_kit.marketplaces import MARKETPLACES, find_marketplace
+from feeds_kit.rows import ABSENT as _ABSENT
 
 __all__ = [
     "ABSENT",
@@ -968,56 +971,123 @@ def converter_for(field: str, spec: Mapping[str, Any]) -> Converter:
 #: A column converter's answer for an empty cell (``None`` or ``""``): the field stays absent.
 #: Unlike :data:`BLANK` (a cell of spaces) it is no :class:`Finding`, so the reader's batch
 #: loop can tell "nothing to say" from "a word needed" by one type test.
-ABSENT: Final = _Sentinel("ABSENT")
+ABSENT: Final = _ABSENT
 
 #: Converts a column of cells at once: the results in order, and the positions of those that
 #: are :class:`Finding` objects (warnings, errors and cells of spaces).
 ColumnConverter = Callable[[Sequence[Any]], tuple[list[Any], list[int]]]
 
 
+def _numbers_in_bulk(values: list[Any]) -> list[Any] | None:
+    """:func:`_convert_number` of a list in a few C-level passes, when every value takes its
+    plain path (finite floats in range, plain decimal text not too long); else ``None``."""
+    kinds = set(map(type, values))
+    if kinds == {float}:
+        if not all(map(math.isfinite, values)) or max(map(abs, values)) >= _FLOAT_LIMIT:
+            return None
+        out = list(map(Decimal, map(repr, values)))
+        whole = list(map(float.is_integer, values))
+        if any(whole):
+            for i in itertools.compress(itertools.count(), whole):
+                out[i] = Decimal(int(values[i]))
+        return out
+    if kinds == {str}:
+        if max(map(len, values)) > MAX_WHOLE_DIGITS or not all(
+            map(_PLAIN_NUMBER.fullmatch, values)
+        ):
+            return None
+        return list(map(Decimal, values))
+    return None
+
+
+def _skus_in_bulk(values: list[Any]) -> list[Any] | None:
+    """:func:`_convert_sku` of a list when every SKU is text kept as typed, else ``None``."""
+    if set(map(type, values)) != {str}:
+        return None
+    if list(map(str.strip, values, itertools.repeat(_SPACES))) != values or any(
+        map(operator.methodcaller("startswith", "#"), values)
+    ):
+        return None
+    return values
+
+
+#: A column cache learns every new answer until it holds this many, then only while the
+#: column's values mostly repeat.
+_TEACH_ALWAYS: Final = 4096
+
+#: Below this many values a list is not worth halving again: each value is converted alone.
+_BULK_LEAST: Final = 32
+
+#: Converters with a bulk form: a list of values in, the same answers out (or ``None``: the
+#: list needs the converter value by value).
+_BULK: Final[dict[Converter, Callable[[list[Any]], list[Any] | None]]] = {
+    _convert_number: _numbers_in_bulk,
+    _convert_sku: _skus_in_bulk,
+}
+
+
 def column_converter(convert: Converter, memo: int = 0) -> ColumnConverter:
     """Wrap a cell converter to convert a whole column (a batch of rows) per call.
 
     Empty cells and, for a ``memo`` > 0, values seen before are answered by one C-level
-    dictionary pass (``map(cache.get, cells)``); only new values reach ``convert``. Findings
-    are never remembered (they are rare and carry the cell's own wording). Keys that equal 0
-    or 1 are not remembered either: ``True == 1 == 1.0`` share a dictionary slot, and a
-    boolean cell must not get a number's answer. Other numbers may share a slot (``2`` and
-    ``2.0``): every converter gives them the same answer.
+    dictionary pass (``map(cache.get, cells)``); the new values are converted together, in
+    bulk where the converter has a bulk form, else one call each. Findings are never
+    remembered (they are rare and carry the cell's own wording). Keys that equal 0 or 1 are
+    not remembered either: ``True == 1 == 1.0`` share a dictionary slot, and a boolean cell
+    must not get a number's answer. Other numbers may share a slot (``2`` and ``2.0``): every
+    converter gives them the same answer.
     """
     cache: dict[Any, Any] = {None: ABSENT, "": ABSENT}
     limit = memo + len(cache)
     get = cache.get
     finding = Finding
+    bulk = _BULK.get(convert)
+
+    def convert_all(values: list[Any]) -> list[Any]:
+        if bulk is not None:
+            done = bulk(values)
+            if done is not None:
+                return done
+            if len(values) > _BULK_LEAST:
+                # A few values need the converter's own path (a text price among floats):
+                # halve the list until the rest go in bulk again.
+                half = len(values) // 2
+                return convert_all(values[:half]) + convert_all(values[half:])
+        return list(map(convert, values))
 
     def run(cells: Sequence[Any]) -> tuple[list[Any], list[int]]:
         out = list(map(get, cells))
-        bad: list[int] = []
         if None not in out:
-            return out, bad
-        index = out.index(None)
-        room = len(cache) < limit
-        try:
-            while True:
-                value = cells[index]
-                # An earlier cell of this batch may have taught the cache the answer.
-                result = get(value)
-                if result is None:
-                    result = convert(value)
-                    if type(result) is finding:
-                        bad.append(index)
-                    elif room and (type(value) is str or not (value == 0 or value == 1)):
-                        cache[value] = result
-                        room = len(cache) < limit
-                out[index] = result
-                index = out.index(None, index + 1)
-        except ValueError:  # no None left: every cell has its answer
-            pass
+            return out, []
+        where = list(itertools.compress(itertools.count(), map(
+            operator.is_, out, itertools.repeat(None))))
+        values = list(map(cells.__getitem__, where))
+        results = convert_all(values)
+        for k, result in zip(where, results, strict=True):
+            out[k] = result
+        bad: list[int] = []
+        if finding in set(map(type, results)):
+            bad = [k for k, result in zip(where, results, strict=True) if type(result) is finding]
+        # Teach the cache while it is small or the column repeats itself (a column of prices
+        # that all differ would only fill it, at a cost per value).
+        if len(cache) < limit and (len(cache) < _TEACH_ALWAYS or 2 * len(where) < len(out)):
+            for value, result in zip(values, results, strict=True):
+                if type(result) is not finding and (
+                    type(value) is str or not (value == 0 or value == 1)
+                ):
+                    cache[value] = result
         return out, bad
 
     def run_plain(cells: Sequence[Any]) -> tuple[list[Any], list[int]]:
-        # Nothing repeats (SKUs): one call per filled cell, no dictionary to fill.
-        out = [ABSENT if value is None or value == "" else convert(value) for value in cells]
+        # Nothing repeats (SKUs): no dictionary to fill.
+        if None not in cells and "" not in cells:
+            out = convert_all(list(cells))
+        else:
+            where = [k for k, value in enumerate(cells) if value is not None and value != ""]
+            out = [ABSENT] * len(cells)
+            for k, result in zip(where, convert_all(list(map(cells.__getitem__, where))),
+                                 strict=True):
+                out[k] = result
         if finding in set(map(type, out)):
             return out, [i for i, result in enumerate(out) if type(result) is finding]
         return out, []

@@ -65,7 +65,7 @@ from feeds_kit.headers import (
 )
 from feeds_kit.issues import Issue, IssueType, Location, Severity
 from feeds_kit.layouts import TemplateLayout, detect_template, flat_family, settings_value_aliases
-from feeds_kit.rows import Row, SheetLayout
+from feeds_kit.rows import Row, RowBatch, SheetLayout
 
 __all__ = [
     "ENGINES",
@@ -242,12 +242,16 @@ class SheetSource:
         flagged: _Flagged | None = None,
         value_aliases: dict[int, dict[str, str]] | None = None,
         closer: Callable[[], None] | None = None,
+        inspect: Callable[[list[Sequence[Any]], int], None] | None = None,
     ) -> None:
         self.layout = layout
         self.issues = issues
         self.total_rows = total_rows
         self._row_factory = row_factory
         self._flagged = flagged if flagged is not None else {}
+        #: Looks at each batch of raw rows (and its first row number) before it is converted,
+        #: to flag cells in ``_flagged`` (rows pasted with another delimiter).
+        self._inspect = inspect
         self._value_aliases = value_aliases or {}
         self._closer = closer
         self._open: list[Iterator[Any]] = []
@@ -320,6 +324,12 @@ class SheetSource:
 
         A row is blank when no named column holds anything (spaces count as nothing).
         """
+        for batch in self.batches():
+            yield from batch.rows()
+
+    def batches(self) -> Iterator[RowBatch]:
+        """The data rows, streamed by column in batches of about a thousand (see
+        :class:`~feeds_kit.rows.RowBatch`); :meth:`rows` is these batches row by row."""
         if self._closed:
             raise InputError(f'Sheet source for "{self.layout.file}" is closed.',
                              file=self.layout.file)
@@ -331,7 +341,7 @@ class SheetSource:
             stream = itertools.islice(raw_rows, layout.data_row - 1, None)
             number = layout.data_row
             while batch := list(itertools.islice(stream, _BATCH)):
-                yield from self._batch(batch, number, plan, extras)
+                yield self._batch(batch, number, plan, extras)
                 number += len(batch)
         finally:
             close = getattr(raw_rows, "close", None)
@@ -346,15 +356,16 @@ class SheetSource:
         first: int,
         plan: list[_Step],
         extras: list[tuple[int, str]],
-    ) -> Iterator[Row]:
-        """The rows of one batch of raw rows; ``first`` is the row number of ``batch[0]``.
+    ) -> RowBatch:
+        """One batch of raw rows by column; ``first`` is the row number of ``batch[0]``.
 
         The hot path works by column, not by cell: pick the mapped cells of every row with one
         C call per row, convert each column with one call (remembered values and empty cells
-        are answered in C), and build a row's ``values`` in one comprehension. Only rows with
-        a finding (a converter's word, a flagged formula or error cell) take the slow path,
-        which builds their issues cell by cell.
+        are answered in C). Only rows with a finding (a converter's word, a flagged formula or
+        error cell) take the slow path, which builds their issues cell by cell.
         """
+        if self._inspect is not None:
+            self._inspect(batch, first)
         flagged = self._flagged
         marked: dict[int, dict[int, tuple[Problem, Any]]] = {}
         if flagged:
@@ -380,28 +391,15 @@ class SheetSource:
             out, bad = convert(list(map(operator.itemgetter(index), batch)))
             columns.append(out)
             slow.update(bad)
-        fields = tuple(p[1] for p in plan)
-        absent = ABSENT
-        if not columns:
-            columns = [[absent] * len(batch)]
-            fields = ("",)
-        for k, results in enumerate(zip(*columns, strict=True)):
-            if k in slow:
-                row = self._slow_row(batch[k], first + k, plan, results, marked.get(k), extras)
-                if row is not None:
-                    yield row
-                continue
-            values = {
-                name: value for name, value in zip(fields, results, strict=True)
-                if value is not absent
-            }
-            if extras:
-                extra = _extras(batch[k], extras)
-                if not values and not extra:
-                    continue
-                yield Row(first + k, values, {}, [], extra)
-            elif values:
-                yield Row(first + k, values)
+        special: dict[int, Row | None] = {}
+        for k in sorted(slow):
+            results = [column[k] for column in columns]
+            special[k] = self._slow_row(batch[k], first + k, plan, results, marked.get(k), extras)
+        extra_of = None
+        if extras:
+            def extra_of(k: int) -> dict[str, Any]:
+                return _extras(batch[k], extras)
+        return RowBatch(first, len(batch), tuple(p[1] for p in plan), columns, special, extra_of)
 
     def _slow_row(
         self,
@@ -1360,18 +1358,12 @@ def _open_text(
     delimiter = declared.group(1) if declared else _sniff_delimiter(sample, default)
 
     flagged: _Flagged = {}
-    # Filled in once the header is known: how many named columns a row has.
-    header_width = [0]
 
     def raw_rows() -> Iterator[Sequence[Any]]:
         with path.open("r", encoding=chosen, newline="") as fh:
             reader = csv.reader(fh, delimiter=delimiter, strict=False)
             try:
-                for number, cells in enumerate(reader, start=1):
-                    if header_width[0] > 1:
-                        _flag_delimiter_mismatch(cells, number, delimiter, header_width[0],
-                                                 flagged)
-                    yield cells
+                yield from reader
             except csv.Error as exc:
                 raise InputError(
                     f'File "{label}" cannot be read as CSV at line {reader.line_num}: {exc}.',
@@ -1395,7 +1387,22 @@ def _open_text(
         delimiter=delimiter,
     )
     total = max(lines - layout.data_row + 1, 0)
-    header_width[0] = sum(1 for c in layout.columns if c.header)
+    width = sum(1 for c in layout.columns if c.header)
+
+    def inspect(batch: list[Sequence[Any]], first: int) -> None:
+        # A pasted row holds width - 1 of another delimiter: most batches are cleared by
+        # counting them in the batch's text at once, most rows by counting them in theirs.
+        if width < 2:
+            return
+        text = "".join(itertools.chain.from_iterable(batch))
+        others = [d for d in _DELIMITERS if d != delimiter and text.count(d) >= width - 1]
+        if not others:
+            return
+        for k, cells in enumerate(batch):
+            line = "".join(cells)
+            if any(line.count(d) >= width - 1 for d in others):
+                _flag_delimiter_mismatch(cells, first + k, delimiter, width, flagged)
+
     all_issues = [*mapping.issues, *issues]
     all_issues.sort(key=lambda i: i.severity is not Severity.ERROR)
     return SheetSource(
@@ -1405,6 +1412,7 @@ def _open_text(
         total_rows=total,
         flagged=flagged,
         value_aliases=value_aliases,
+        inspect=inspect,
     )
 
 

@@ -9,8 +9,9 @@ small dict, whatever its width.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from feeds_kit.issues import Issue, Location
 
@@ -102,3 +103,92 @@ class Row:
     def sku(self) -> str | None:
         sku = self.values.get("sku")
         return None if sku is None else str(sku)
+
+
+class _Absent:
+    """The one marker of a blank cell in a :class:`RowBatch` column (falsy, prints ABSENT)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: A blank cell in a :class:`RowBatch` column: the field is absent from the row's ``values``.
+ABSENT: Final = _Absent()
+
+
+@dataclass(slots=True)
+class RowBatch:
+    """Consecutive spreadsheet rows, held by column: what a validator can check in bulk.
+
+    Position ``k`` is spreadsheet row ``first + k``. ``columns[i]`` holds the normalised values
+    of ``fields[i]``, :data:`ABSENT` for a blank cell. Rows that had something to say while
+    being read (a cell finding, a flagged cell) are in ``special`` already built, ``None`` for
+    a row that turned out blank; their slots in ``columns`` are not to be trusted.
+    ``extra_of(k)`` gives row ``k``'s unknown-column values (``None`` when the sheet has no
+    unknown column). :meth:`rows` gives exactly the rows a row-by-row reader would.
+    """
+
+    first: int
+    size: int
+    fields: tuple[str, ...]
+    columns: list[list[Any]]
+    special: dict[int, Row | None] = field(default_factory=dict)
+    extra_of: Callable[[int], dict[str, Any]] | None = None
+
+    def __len__(self) -> int:
+        return self.size
+
+    def column(self, field_name: str) -> list[Any] | None:
+        """The column of a canonical field, if the sheet has it."""
+        try:
+            return self.columns[self.fields.index(field_name)]
+        except ValueError:
+            return None
+
+    def row(self, k: int) -> Row | None:
+        """Row ``k`` of the batch as a :class:`Row`; ``None`` when it is blank."""
+        if k in self.special:
+            return self.special[k]
+        absent = ABSENT
+        values = {
+            name: column[k]
+            for name, column in zip(self.fields, self.columns, strict=True)
+            if column[k] is not absent
+        }
+        extra = self.extra_of(k) if self.extra_of is not None else {}
+        if not values and not extra:
+            return None
+        return Row(self.first + k, values, {}, [], extra)
+
+    def rows(self) -> Iterator[Row]:
+        """Every non-blank row, in sheet order."""
+        absent = ABSENT
+        fields = self.fields
+        special = self.special
+        extra_of = self.extra_of
+        first = self.first
+        columns = self.columns or [[absent] * self.size]
+        if not self.columns:
+            fields = ("",)
+        for k, results in enumerate(zip(*columns, strict=True)):
+            if k in special:
+                row = special[k]
+                if row is not None:
+                    yield row
+                continue
+            values = {
+                name: value for name, value in zip(fields, results, strict=True)
+                if value is not absent
+            }
+            if extra_of is not None:
+                extra = extra_of(k)
+                if not values and not extra:
+                    continue
+                yield Row(first + k, values, {}, [], extra)
+            elif values:
+                yield Row(first + k, values)
