@@ -22,19 +22,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from feeds_kit.config import Settings, home_dir
 from feeds_kit.errors import OutputError, UsageError
-from feeds_kit.feed import BuildResult, FeedBuilder
 from feeds_kit.issues import Report
-from feeds_kit.journal import Submission, file_sha256
 from feeds_kit.marketplaces import Marketplace, get_marketplace
 from feeds_kit.reading import open_sheet
 from feeds_kit.rows import SheetLayout
-from feeds_kit.validation import RowValidator
+from feeds_kit.validation import RowValidator, RowVerdict
 
+# Building, the journal and the configuration are imported where they are used: `validate`
+# needs none of them, and its start-up time is part of what a user waits for.
 if TYPE_CHECKING:
     from feeds_kit.client import FeedsClient
-    from feeds_kit.journal import Journal
+    from feeds_kit.config import Settings
+    from feeds_kit.feed import BuildResult, FeedBuilder
+    from feeds_kit.journal import Journal, Submission
     from feeds_kit.listings import ListingValidator
     from feeds_kit.processing_report import VerdictReport
     from feeds_kit.simulator import Simulator
@@ -82,6 +83,13 @@ class BuildOutcome:
         return self.report.exit_code(strict=strict)
 
 
+def _home(settings: Settings) -> Path:
+    """The folder of the journal and caches: the profile's, else the platform's default."""
+    from feeds_kit.config import home_dir
+
+    return settings.home or home_dir()
+
+
 def _marketplace(value: str | Marketplace | None) -> Marketplace | None:
     if value is None or isinstance(value, Marketplace):
         return value
@@ -123,21 +131,25 @@ def _run(
         invalid: set[int] = set()
         total = source.total_rows
         with _collector_paused():
-            for count, row in enumerate(source.rows(), start=1):
-                verdict = validator.evaluate(row)
-                report.extend(verdict.issues)
-                for earlier in verdict.retracted:
-                    # A later row made an earlier one invalid (a duplicate SKU): take it back.
-                    invalid.add(earlier)
-                    if builder is not None:
-                        builder.discard(earlier)
-                if not verdict.valid:
-                    invalid.add(row.number)
-                elif builder is not None and verdict.marketplace_id is not None:
-                    builder.add(row, verdict.marketplace_id)
-                report.rows = count
-                if progress is not None and count % 1000 == 0:
-                    progress(count, total)
+            if builder is None and isinstance(validator, RowValidator):
+                # Only checking: whole batches at a time, most rows proven clean by column.
+                for batch in source.batches():
+                    checked = validator.evaluate_batch(batch)
+                    for verdict in checked.verdicts:
+                        _note(verdict, report, invalid, None)
+                    report.rows += checked.rows
+                    if progress is not None:
+                        progress(report.rows, total)
+            else:
+                for count, row in enumerate(source.rows(), start=1):
+                    verdict = validator.evaluate(row)
+                    if _note(verdict, report, invalid, builder) and builder is not None and (
+                        verdict.marketplace_id is not None
+                    ):
+                        builder.add(row, verdict.marketplace_id)
+                    report.rows = count
+                    if progress is not None and count % 1000 == 0:
+                        progress(count, total)
         report.extend(validator.finish())
         for late in validator.invalid_at_finish:
             # Found invalid only at the end (no marketplace, a minority region).
@@ -148,6 +160,20 @@ def _run(
         if progress is not None:
             progress(report.rows, total)
         return report, layout, builder
+
+
+def _note(verdict: RowVerdict, report: Report, invalid: set[int],
+          builder: FeedBuilder | None) -> bool:
+    """Take a row's verdict into the report; True when the row is valid."""
+    report.extend(verdict.issues)
+    for earlier in verdict.retracted:
+        # A later row made an earlier one invalid (a duplicate SKU): take it back.
+        invalid.add(earlier)
+        if builder is not None:
+            builder.discard(earlier)
+    if not verdict.valid:
+        invalid.add(verdict.row)
+    return verdict.valid
 
 
 @contextlib.contextmanager
@@ -224,6 +250,8 @@ def build_file(
     staging = target.parent / f".{target.name}.building"
 
     def factory(layout: SheetLayout, validator: RowValidator | ListingValidator) -> FeedBuilder:
+        from feeds_kit.feed import FeedBuilder
+
         staging.mkdir(parents=True, exist_ok=True)
         return FeedBuilder(
             layout,
@@ -251,7 +279,7 @@ def build_file(
 
 def _publish(staged: BuildResult, target: Path) -> BuildResult:
     """Move staged documents and their manifest next to ``target`` (each move atomic)."""
-    from feeds_kit.feed import BuiltDocument, document_paths
+    from feeds_kit.feed import BuildResult, BuiltDocument, document_paths
 
     final_paths = document_paths(target, len(staged.documents))
     documents = []
@@ -339,9 +367,9 @@ def plan_submission(
 ) -> SubmitPlan:
     """Validate and build ``path`` for ``settings``' seller into a staging folder under the
     feeds-kit home; look up earlier submissions of the same unchanged file."""
-    from feeds_kit.journal import Journal
+    from feeds_kit.journal import Journal, file_sha256
 
-    home = settings.home or home_dir()
+    home = _home(settings)
     source = Path(path)
     staging = home / "staging" / f"{os.getpid()}-{source.stem}"
     market = _marketplace(marketplace)
@@ -409,7 +437,7 @@ def submitter_for(
     return Submitter(
         client or _LazyClient(settings),  # type: ignore[arg-type]
         journal,
-        home=settings.home or home_dir(),
+        home=_home(settings),
         waiter=waiter,
         on_event=on_event,
         **extra,
@@ -451,7 +479,7 @@ def send(
     if plan.build is None or plan.layout is None:
         raise UsageError("nothing to send: no valid row was built into a feed document")
     settings.require_credentials(seller_id=True)
-    home = settings.home or home_dir()
+    home = _home(settings)
     with Journal(home) as journal:
         submitter = submitter_for(
             settings,
@@ -525,7 +553,7 @@ def resume(
     """Finish what a crash or Ctrl-C left: one submission, or every unfinished one."""
     from feeds_kit.journal import Journal
 
-    home = settings.home or home_dir()
+    home = _home(settings)
     with Journal(home) as journal:
         submitter = submitter_for(
             settings, journal=journal, client=client, waiter=waiter, on_event=on_event
@@ -549,7 +577,7 @@ def adopt(
     the feed id Amazon created for it, or ``None`` when it was not taken (send it again)."""
     from feeds_kit.journal import Journal
 
-    with Journal(settings.home or home_dir()) as journal:
+    with Journal(_home(settings)) as journal:
         submitter = submitter_for(settings, journal=journal)
         submission = journal.find(submission_id)
         for index, feed_id in decisions:
@@ -566,7 +594,7 @@ def verdict(
     """The verdict of a submission (or of the submission holding a feed id) as it stands."""
     from feeds_kit.journal import Journal
 
-    home = settings.home or home_dir()
+    home = _home(settings)
     with Journal(home) as journal:
         submission = journal.find(submission_id)
         submitter = submitter_for(settings, journal=journal, client=client)
@@ -579,7 +607,7 @@ def find_submission(id_or_feed_id: str, *, settings: Settings) -> Submission:
     """A submission as the journal records it (by submission id or feed id); no network."""
     from feeds_kit.journal import Journal
 
-    with Journal(settings.home or home_dir()) as journal:
+    with Journal(_home(settings)) as journal:
         return journal.find(id_or_feed_id)
 
 
@@ -587,7 +615,7 @@ def history(*, settings: Settings, limit: int = 50) -> list[Submission]:
     """The most recent submissions recorded in the journal, newest first."""
     from feeds_kit.journal import Journal
 
-    with Journal(settings.home or home_dir()) as journal:
+    with Journal(_home(settings)) as journal:
         return journal.latest(limit)
 
 

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import heapq
+import itertools
+import operator
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
@@ -25,6 +28,7 @@ import jsonschema_rs
 
 from feeds_kit import resources
 from feeds_kit.cells import SHOWN_HEAD, SHOWN_LIMIT, int_text
+from feeds_kit.column_checks import ColumnSchema, compile_columns, present_positions
 from feeds_kit.errors import UsageError
 from feeds_kit.issues import Issue, IssueType, Report, Severity
 from feeds_kit.marketplaces import (
@@ -35,7 +39,8 @@ from feeds_kit.marketplaces import (
     find_marketplace,
     get_marketplace,
 )
-from feeds_kit.rows import Row, SheetLayout
+from feeds_kit.rows import ABSENT, Row, RowBatch, SheetLayout
+from feeds_kit.sku_index import SkuIndex
 
 __all__ = [
     "RowSchema",
@@ -378,6 +383,8 @@ class RowSchema:
     dependent_required: Mapping[str, tuple[str, ...]]
     #: The compiled jsonschema-rs validator (``format: date`` checked).
     validator: Any = field(compare=False, repr=False)
+    #: The schema as column checks for whole batches (``None``: rows are checked one by one).
+    columns: ColumnSchema | None = field(default=None, compare=False, repr=False)
 
     @property
     def properties(self) -> Mapping[str, Mapping[str, Any]]:
@@ -417,6 +424,7 @@ def row_schema(kind: str) -> RowSchema:
         update_fields=tuple(schema.get("x-update-fields", ())),
         dependent_required={k: tuple(v) for k, v in schema.get("dependentRequired", {}).items()},
         validator=jsonschema_rs.validator_for(schema, validate_formats=True),
+        columns=compile_columns(schema),
     )
 
 
@@ -437,7 +445,22 @@ class RowVerdict:
     retracted: list[int] = field(default_factory=list)
 
 
-# Duplicate detection keeps one int per (marketplace, SKU): row number and two flags.
+
+@dataclass(slots=True)
+class BatchVerdict:
+    """What the validator made of a :class:`~feeds_kit.rows.RowBatch`.
+
+    ``rows`` counts the batch's non-blank rows; ``verdicts`` holds, in row order, the verdict
+    of every row that had to be checked on its own (a finding, a duplicate, a doubt). Every
+    other row is valid and has nothing to say.
+    """
+
+    rows: int
+    verdicts: list[RowVerdict]
+
+
+# Duplicate detection keeps, per marketplace, a compact SkuIndex (sku_index.py): SKU -> one
+# packed int, the row number and two flags.
 _VALID_BIT = 1
 _FLAGGED_BIT = 2
 _SHIFT = 2
@@ -482,7 +505,7 @@ class RowValidator:
         self._quanta: dict[str, Decimal] = {}
         self._early: list[Issue] = []
         self._default = self._resolve_default(marketplace)
-        self._seen: dict[str, dict[str, int]] = {}
+        self._seen: dict[str, SkuIndex] = {}
         self._typed_marketplace: dict[str, Any] = {}
         self._regions: Counter[str] = Counter()
         self._missing_count = 0
@@ -577,6 +600,245 @@ class RowValidator:
             else:
                 valid = self._duplicates(row, sku, marketplace, valid, issues, retracted)
         return RowVerdict(number, valid, key or None, issues, retracted)
+
+    def evaluate_batch(self, batch: RowBatch) -> BatchVerdict:
+        """Check a batch of rows; the same findings, in the same order, as :meth:`evaluate`
+        called on each of :meth:`RowBatch.rows() <feeds_kit.rows.RowBatch.rows>`.
+
+        Most rows are proven clean by column (see :mod:`feeds_kit.column_checks`) and recorded
+        in the duplicate index in bulk; the others (suspects) and the clean rows whose SKU
+        came before go through :meth:`evaluate`, in sheet order.
+        """
+        plan = self._batch_plan(batch)
+        if plan is None:
+            each = [self.evaluate(row) for row in batch.rows()]
+            return BatchVerdict(len(each), each)
+        suspects, keys = plan
+        skus = batch.column("sku")
+        assert skus is not None  # _batch_plan answers None without one
+        order = sorted(suspects)
+        size = batch.size
+        clean = range(size) if not order else [k for k in range(size) if k not in suspects]
+        verdicts: list[RowVerdict] = []
+        if not self._at_once(batch, order, clean, skus, keys):
+            # A suspect shares a SKU with a clean row, or a marketplace is met for the first
+            # time: record the clean rows run by run between the suspects, as rows would be.
+            count = 0
+            start = 0
+            for k in (*order, size):
+                if k > start:
+                    count += k - start
+                    self._check_known(batch, self._record(batch, range(start, k), skus, keys),
+                                      verdicts)
+                if k < size:
+                    row = batch.row(k)
+                    if row is not None:
+                        verdicts.append(self.evaluate(row))
+                        count += 1
+                start = k + 1
+            return BatchVerdict(count, verdicts)
+        # No suspect shares a SKU with a clean row: recording every clean row first finds
+        # the same duplicates; only the order of the verdicts must be the sheet's.
+        known = self._record(batch, clean, skus, keys) if clean else []
+        count = len(clean)
+        for k in heapq.merge(order, known):
+            row = batch.row(k)
+            if row is not None:
+                verdicts.append(self.evaluate(row))
+                count += k in suspects
+        return BatchVerdict(count, verdicts)
+
+    def _at_once(self, batch: RowBatch, order: list[int], clean: Sequence[int],
+                 skus: list[Any], keys: list[str] | str) -> bool:
+        """Whether the clean rows of a batch may be recorded before its suspects are checked."""
+        met = {keys} if isinstance(keys, str) else set(keys)
+        met.discard("")
+        if not {BY_ID[key].region for key in met}.issubset(self._regions):
+            return False  # the first region counted wins a tie: a matter of order
+        if batch.column("marketplace") is not None and not met.issubset(self._typed_marketplace):
+            return False  # which row names a marketplace first is a matter of order
+        if not order or not clean:
+            return True
+        theirs = set()
+        for k in order:
+            row = batch.special.get(k) if k in batch.special else None
+            sku = row.values.get("sku") if row is not None else skus[k]
+            if sku is not None and sku is not ABSENT:
+                theirs.add(sku if type(sku) is str else str(sku))
+        return theirs.isdisjoint(map(skus.__getitem__, clean))
+
+    def _record(self, batch: RowBatch, positions: Sequence[int], skus: list[Any],
+                keys: list[str] | str) -> list[int]:
+        """Record clean rows (batch positions, ascending) in the duplicate index, counting
+        their regions; the positions whose SKU was known already, ascending."""
+        self._any_row = True
+        first = batch.first
+        groups: Iterable[tuple[str, Sequence[int]]]
+        if isinstance(keys, str):
+            groups = ((keys, positions),)
+        else:
+            # A stable sort keeps each marketplace's positions ascending.
+            by_key = sorted(positions, key=keys.__getitem__)
+            # Marketplaces in the order the rows name them: the first region counted wins a
+            # tie for the majority (see _mixed_regions).
+            groups = sorted(((key, list(group)) for key, group in
+                             itertools.groupby(by_key, key=keys.__getitem__)),
+                            key=lambda item: item[1][0])
+        markets = batch.column("marketplace")
+        known: list[int] = []
+        for key, group in groups:
+            index = self._seen.get(key)
+            if index is None:
+                index = self._seen[key] = SkuIndex()
+            if isinstance(group, range):
+                found = index.add_new(skus[group.start:group.stop], range(
+                    ((first + group.start) << _SHIFT) | _VALID_BIT,
+                    (first + group.stop) << _SHIFT, 1 << _SHIFT,
+                ))
+                found = [group.start + i for i in found]
+            else:
+                found = [group[i] for i in index.add_new(
+                    list(map(skus.__getitem__, group)),
+                    [((first + k) << _SHIFT) | _VALID_BIT for k in group],
+                )]
+            if markets is not None and key not in self._typed_marketplace:
+                typed = next((markets[k] for k in group if markets[k] is not ABSENT), ABSENT)
+                if typed is not ABSENT:
+                    self._typed_marketplace[key] = typed
+            self._regions[BY_ID[key].region] += len(group) - len(found)
+            known.extend(found)
+        known.sort()
+        return known
+
+    def _check_known(self, batch: RowBatch, known: list[int],
+                     verdicts: list[RowVerdict]) -> None:
+        for k in known:
+            # A clean row whose SKU came before: the row path words the duplicate.
+            row = batch.row(k)
+            assert row is not None
+            verdicts.append(self.evaluate(row))
+
+    def _batch_plan(self, batch: RowBatch) -> tuple[set[int], list[str] | str] | None:
+        """The suspects of a batch and each position's marketplace id (one id for all), or
+        ``None`` when the batch is to be checked row by row."""
+        columns = self._schema.columns
+        skus = batch.column("sku")
+        if columns is None or self._early or skus is None:
+            return None
+        size = batch.size
+        fields = batch.fields
+        values = batch.columns
+        if batch.special:
+            # Rows read with findings go the row path; their cells hold findings, not values.
+            values = [cells.copy() for cells in values]
+            for cells in values:
+                for k in batch.special:
+                    cells[k] = ABSENT
+        by_field = dict(zip(fields, values, strict=True))
+        column = by_field.get
+        # Fields of the other half (quantity in a prices sheet) are not in the schema's
+        # properties: a closed schema makes their rows suspects, and the row path words them.
+        suspects = columns.suspects(fields, values, size)
+        suspects.update(batch.special)
+        # Rows without a SKU are suspects whatever the schema says: blank rows are among them.
+        if ABSENT in skus:
+            suspects.update(k for k, v in enumerate(skus) if v is ABSENT)
+
+        # Marketplaces: each distinct cell once.
+        markets = column("marketplace")
+        keys: list[str] | str
+        by_value: dict[Any, Marketplace] = {}
+        if markets is None:
+            if self._default is None:
+                return None
+            keys = self._default.id
+            found = [self._default]
+        else:
+            refused = []
+            for value in set(markets):
+                if value is ABSENT:
+                    market = self._default
+                else:
+                    market = BY_ID.get(value) if type(value) is str else None
+                if market is None:
+                    refused.append(value)
+                else:
+                    by_value[value] = market
+            if refused:
+                suspects.update(itertools.compress(
+                    itertools.count(), map(set(refused).__contains__, markets)))
+            if not by_value:
+                return None  # no row has a marketplace: each row says why on its own
+            found = list(dict.fromkeys(by_value.values()))
+            if len(found) == 1:
+                keys = found[0].id  # the refused values' rows are suspects, not recorded
+            else:
+                # Positions of refused values get a key never used (they are suspects).
+                ids = {value: market.id for value, market in by_value.items()}
+                keys = list(map(ids.get, markets, itertools.repeat("")))
+
+        # Currency: the marketplace's own, when given.
+        currencies = column("currency")
+        if currencies is not None:
+            given = markets if markets is not None else [ABSENT] * size
+            mismatched = set()
+            for value, currency in set(zip(given, currencies, strict=True)):
+                if currency is ABSENT:
+                    continue
+                market = by_value.get(value)
+                if market is None or currency != market.currency:
+                    mismatched.add((value, currency))
+            if mismatched:
+                suspects.update(itertools.compress(itertools.count(), map(
+                    mismatched.__contains__, zip(given, currencies, strict=True))))
+
+        # Money: finite decimals, no more places than the currency has, in order.
+        quanta = {self._quantum(m.currency) for m in found}
+        money = {name: by_field[name] for name in self._money_fields if name in by_field}
+        if money and len(quanta) > 1:
+            return None  # currencies of different precision in one batch: row by row
+        quantum = next(iter(quanta))
+        for amounts in money.values():
+            suspects.update(_money_suspects(amounts, quantum))
+        if len(money) > 1:
+            for low, high, strict in _MONEY_ORDER:
+                if low in money and high in money:
+                    suspects.update(_order_suspects(money[low], money[high], strict))
+        if self._sale_dates.issubset(fields):
+            start_dates = column("sale_start_date")
+            end_dates = column("sale_end_date")
+            assert start_dates is not None and end_dates is not None
+            suspects.update(_order_suspects(start_dates, end_dates, False))
+
+        # Fulfilment: an FBA row leaves the merchant's fields blank; every row sends something.
+        channels = column("fulfillment_channel")
+        fba = [] if channels is None else list(itertools.compress(
+            itertools.count(), map(operator.eq, channels, itertools.repeat(_FBA))))
+        if fba:
+            blank_columns = [v for f, v in by_field.items() if f in self._fba_blank]
+            for k in fba:
+                if any(values[k] is not ABSENT for values in blank_columns):
+                    suspects.add(k)
+        if self._update_fields:
+            sent = [v for f, v in by_field.items() if f in self._update_set]
+            if not sent:
+                return None
+            # Rows blank in every column sent: narrowed column by column (most rows have a
+            # price or a quantity, so the first column leaves few to look at).
+            nothing = list(itertools.compress(itertools.count(), map(
+                operator.is_, sent[0], itertools.repeat(ABSENT))))
+            for values in sent[1:]:
+                if not nothing:
+                    break
+                nothing = [k for k in nothing if values[k] is ABSENT]
+            suspects.update(nothing)
+            if fba:
+                others = [v for f, v in by_field.items()
+                          if f in self._update_set and f not in self._fulfillment_fields]
+                for k in fba:
+                    if not any(values[k] is not ABSENT for values in others):
+                        suspects.add(k)
+        return suspects, keys
 
     def _date_text(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """``values`` with its dates as ``YYYY-MM-DD`` text, as the row schema takes them."""
@@ -957,7 +1219,7 @@ class RowValidator:
         key = marketplace.id if marketplace else ""
         seen = self._seen.get(key)
         if seen is None:
-            seen = self._seen[key] = {}
+            seen = self._seen[key] = SkuIndex()
         previous = seen.get(sku)
         if previous is None:
             seen[sku] = (row.number << _SHIFT) | (_VALID_BIT if valid else 0)
@@ -1030,6 +1292,60 @@ class RowValidator:
             if packed & _VALID_BIT:
                 self.invalid_at_finish.append(number)
         return found
+
+
+#: Amounts that must be in order when both are given: (lower, higher, strictly lower).
+_MONEY_ORDER: tuple[tuple[str, str, bool], ...] = (
+    ("sale_price", "price", True),
+    ("minimum_price", "price", False),
+    ("price", "maximum_price", False),
+    ("minimum_price", "maximum_price", False),
+)
+
+
+def _money_ok(amount: Any, quantum: Decimal) -> bool:
+    try:
+        return type(amount) is Decimal and amount.is_finite() and amount.quantize(
+            quantum) == amount
+    except InvalidOperation:
+        return False
+
+
+def _money_suspects(values: list[Any], quantum: Decimal) -> list[int]:
+    """Positions of a money column whose amount is not a finite decimal of at most the
+    currency's places (the same test as :meth:`RowValidator._clean`, for a column)."""
+    amounts = list(itertools.compress(values, map(operator.is_not, values,
+                                                    itertools.repeat(ABSENT))))
+    if not amounts:
+        return []
+    try:
+        if set(map(type, amounts)) == {Decimal} and all(map(Decimal.is_finite, amounts)):
+            same = list(map(operator.eq, map(
+                operator.methodcaller("quantize", quantum), amounts), amounts))
+            if all(same):
+                return []
+            present = present_positions(values)
+            return [present[i] for i in itertools.compress(
+                itertools.count(), map(operator.not_, same))]
+    except InvalidOperation:
+        pass  # an amount too long to round: found below
+    return [k for k in present_positions(values) if not _money_ok(values[k], quantum)]
+
+
+def _order_suspects(low: list[Any], high: list[Any], strict: bool) -> list[int]:
+    """Positions where both are given and ``low`` is not below (or at most) ``high``."""
+    keep = operator.lt if strict else operator.le
+    found: list[int] = []
+    for k in present_positions(low):
+        other = high[k]
+        if other is ABSENT:
+            continue
+        try:
+            if not keep(low[k], other):
+                found.append(k)
+        except (TypeError, ArithmeticError):
+            found.append(k)
+    return found
 
 
 def validate_rows(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -733,8 +732,8 @@ def test_validate_rows_limit_and_given_report() -> None:
     assert (given.rows, given.valid_rows) == (2, 0)
 
 
-def test_validation_is_fast() -> None:
-    """jsonschema-rs ``is_valid`` first: 20,000 clean rows in well under a second."""
+def test_many_clean_rows_have_nothing_to_say() -> None:
+    """20,000 clean rows through the fast path: no issue, all valid (speed is bench/'s job)."""
     layout = make_layout()
     rows = [
         row(
@@ -750,12 +749,9 @@ def test_validation_is_fast() -> None:
         )
         for n in range(2, 20_002)
     ]
-    started = time.perf_counter()
     report = validate_rows(layout, rows)
-    elapsed = time.perf_counter() - started
     assert report.issues == []
     assert report.valid_rows == 20_000
-    assert elapsed < 1.0, f"{elapsed:.2f} s for 20,000 rows"
 
 
 def test_at_the_issue_limit_an_error_pushes_out_a_warning() -> None:
