@@ -15,13 +15,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from feeds_kit import __version__, api, render
 from feeds_kit.errors import EXIT_USAGE, FeedsKitError
+
+if TYPE_CHECKING:
+    # rich is imported where text is printed: `--format json` starts faster without it.
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,10 +32,14 @@ KIND_CHOICES = ("offers", "prices", "inventory", "listings")
 
 
 def _stdout() -> Console:
+    from rich.console import Console
+
     return Console(soft_wrap=True, highlight=False)
 
 
 def _stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, soft_wrap=True, highlight=False)
 
 

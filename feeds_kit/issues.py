@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 
@@ -108,13 +108,18 @@ class Issue:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping (the ``issues[]`` items of ``--format json``)."""
-        data = asdict(self)
+        # Field by field, not dataclasses.asdict: asdict deep-copies every value and costs
+        # ~0.1 ms an issue, a tenth of `validate --format json` on a sheet of 1,000 findings.
+        data = {name: getattr(self, name) for name in _ISSUE_FIELDS}
         data["severity"] = self.severity.value
         data["source"] = self.source.value
         value = data.get("value")
         if value is not None and not isinstance(value, str | int | float | bool):
             data["value"] = str(value)
         return data
+
+
+_ISSUE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Issue))
 
 
 @dataclass(frozen=True, slots=True)

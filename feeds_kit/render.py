@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import decimal
 import enum
+import functools
 import json
 import math
 from collections import Counter
@@ -29,14 +30,15 @@ from pathlib import PurePath
 from typing import IO, TYPE_CHECKING, Any
 
 import orjson
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from feeds_kit.issues import Issue, Report, Severity, Source
 
 if TYPE_CHECKING:
+    # rich is imported by the text renderer only: JSON and CSV output start faster without it.
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     from feeds_kit.journal import Submission
 
 __all__ = [
@@ -176,6 +178,7 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
+@functools.cache
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
@@ -204,6 +207,8 @@ def render_text(
     ``max_rows`` caps the detail table (``None``: all); the line under it says how many were
     left out. ``summary_extra`` adds ``key: value`` lines under the status (feed id, ...).
     """
+    from rich.text import Text
+
     console.print(_status_line(report, command))
     for key, value in (summary_extra or {}).items():
         console.print(Text(f"  {key}: {_extra_text(value)}"))
@@ -235,6 +240,8 @@ def render_text(
 
 
 def _status_line(report: Report, command: str) -> Text:
+    from rich.text import Text
+
     name = _display_name(report)
     errors, warnings, _ = _counts(report)
     verdict = "accepted" if command in _AMAZON_COMMANDS else "valid"
@@ -277,11 +284,16 @@ def _extra_text(value: Any) -> str:
 
 
 def _table(title: str) -> Table:
+    from rich import box
+    from rich.table import Table
+
     return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
                  pad_edge=False)
 
 
 def _by_code_table(report: Report) -> Table:
+    from rich.text import Text
+
     table = _table("By issue type")
     table.add_column("Issue", overflow="fold")
     table.add_column("Code", no_wrap=True)
@@ -302,6 +314,8 @@ def _by_code_table(report: Report) -> Table:
 
 
 def _by_column_table(report: Report) -> Table | None:
+    from rich.text import Text
+
     per_column: dict[str, Counter[Severity]] = {}
     order: dict[str, tuple[int, str]] = {}
     for issue in report.issues:
@@ -329,6 +343,8 @@ def _by_column_table(report: Report) -> Table | None:
 
 
 def _detail_table(issues: list[Issue], max_rows: int | None) -> Table:
+    from rich.text import Text
+
     sources = {i.source for i in issues}
     with_source = len(sources) > 1
     table = _table("Issues")
