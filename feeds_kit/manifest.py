@@ -2,7 +2,12 @@
 
 Written beside the feed document(s) by ``build`` and stored in the journal by ``submit``; read
 back to map Amazon's processing report (``messageId``, ``attributeName``) onto rows and cells.
-The JSON form is versioned (``"manifest": 1``) and uses Amazon's wire names for attributes.
+The JSON form is versioned (``"manifest": 2``) and uses Amazon's wire names for attributes.
+
+Version 2 writes each distinct attribute -> cell map once, in ``attributeMaps``, and a message's
+``attributes`` is its index there: the rows of a sheet share a handful of maps, and writing one
+per message made the manifest of a million rows half a gigabyte. Version 1 manifests (a map in
+every message) still load.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+#: Versions :meth:`Manifest.from_json` reads.
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass(slots=True)
@@ -52,15 +59,30 @@ class MessageEntry:
         return data
 
     @classmethod
-    def from_json(cls, message_id: int, data: dict[str, Any]) -> MessageEntry:
+    def from_json(cls, message_id: int, data: dict[str, Any],
+                  maps: list[dict[str, CellRef]] | None = None) -> MessageEntry:
+        """Read a message; ``maps`` are the manifest's shared attribute maps (version 2),
+        which a message's ``attributes`` index; version 1 holds the map itself."""
+        attributes = data.get("attributes", {})
+        if isinstance(attributes, int) and not isinstance(attributes, bool):
+            if maps is None or not 0 <= attributes < len(maps):
+                raise ValueError(f"message {message_id} names attribute map {attributes}, "
+                                 "which the manifest does not have")
+            shared = maps[attributes]
+        else:
+            shared = _cell_map(attributes)
         return cls(
             message_id=message_id,
             row=int(data["row"]),
             sku=str(data["sku"]),
             marketplace_id=data.get("marketplaceId"),
             operation=data.get("operationType"),
-            attributes={k: CellRef(v[0], v[1]) for k, v in data.get("attributes", {}).items()},
+            attributes=shared,
         )
+
+
+def _cell_map(data: dict[str, Any]) -> dict[str, CellRef]:
+    return {k: CellRef(v[0], v[1]) for k, v in data.items()}
 
 
 @dataclass(slots=True)
@@ -82,20 +104,23 @@ class DocumentEntry:
         }
 
     def to_json(self) -> dict[str, Any]:
+        """The document with every message's attribute map inline (version 1's shape; a
+        :class:`Manifest` writes the maps once, see :meth:`Manifest.to_json`)."""
         return {
             **self._head(),
             "messages": {str(k): v.to_json() for k, v in sorted(self.messages.items())},
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> DocumentEntry:
+    def from_json(cls, data: dict[str, Any],
+                  maps: list[dict[str, CellRef]] | None = None) -> DocumentEntry:
         return cls(
             name=data["name"],
             marketplace_ids=list(data.get("marketplaceIds", [])),
             sha256=data.get("sha256"),
             size=data.get("size"),
             messages={
-                int(k): MessageEntry.from_json(int(k), v)
+                int(k): MessageEntry.from_json(int(k), v, maps)
                 for k, v in data.get("messages", {}).items()
             },
         )
@@ -129,20 +154,24 @@ class Manifest:
         }
 
     def to_json(self) -> dict[str, Any]:
-        return {**self._head(), "documents": [d.to_json() for d in self.documents]}
+        """The JSON document :meth:`dumps` writes, as Python objects."""
+        return json.loads(self.dumps())
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Manifest:
         version = data.get("manifest")
-        if version != MANIFEST_VERSION:
+        if version not in READABLE_VERSIONS:
             raise ValueError(f"unsupported manifest version {version!r}")
+        # Messages that shared a map when written share it again: one dict per map, not one
+        # per message (a million messages make a handful of maps).
+        maps = [_cell_map(m) for m in data.get("attributeMaps", [])]
         return cls(
             file=data["file"],
             sheet=data.get("sheet"),
             kind=data.get("kind"),
             seller_id=data.get("sellerId"),
             header_row=data.get("headerRow"),
-            documents=[DocumentEntry.from_json(d) for d in data.get("documents", [])],
+            documents=[DocumentEntry.from_json(d, maps) for d in data.get("documents", [])],
         )
 
     def dumps(self) -> str:
@@ -152,34 +181,38 @@ class Manifest:
     def iter_json(self) -> Iterator[str]:
         """:meth:`dumps` in pieces, one message at a time, to stream into a file.
 
-        A million messages share a handful of attribute maps: each distinct map is encoded
-        once, so no tree of a million small dicts and lists is built on the way (it cost
-        gigabytes at a million rows).
+        A million messages share a handful of attribute maps: each distinct map is written
+        once, in ``attributeMaps`` after the documents, and messages name it by its index; no
+        tree of a million small dicts and lists is built on the way (it cost gigabytes).
         """
 
         def dumps(value: Any) -> str:
             return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
-        encoded: dict[int, tuple[dict[str, CellRef], str]] = {}
+        # Maps by identity (the builder shares them), then by content: equal maps built
+        # apart still get one index.
+        by_id: dict[int, tuple[dict[str, CellRef], int]] = {}
+        by_text: dict[str, int] = {}
         yield dumps(self._head())[:-1] + ',"documents":['
         for d_index, document in enumerate(self.documents):
             doc_head = document._head()
             yield ("," if d_index else "") + dumps(doc_head)[:-1] + ',"messages":{'
             for m_index, (number, entry) in enumerate(sorted(document.messages.items())):
-                cached = encoded.get(id(entry.attributes))
-                if cached is None or cached[0] is not entry.attributes:
+                known = by_id.get(id(entry.attributes))
+                if known is None or known[0] is not entry.attributes:
                     text = dumps({k: v.to_json() for k, v in entry.attributes.items()})
-                    # The map is kept alongside its text so its id cannot be reused meanwhile.
-                    cached = encoded[id(entry.attributes)] = (entry.attributes, text)
+                    index = by_text.setdefault(text, len(by_text))
+                    # The map is kept alongside its index so its id cannot be reused meanwhile.
+                    known = by_id[id(entry.attributes)] = (entry.attributes, index)
                 fields = [f'"row":{entry.row}', f'"sku":{dumps(entry.sku)}']
                 if entry.marketplace_id:
                     fields.append(f'"marketplaceId":{dumps(entry.marketplace_id)}')
                 if entry.operation:
                     fields.append(f'"operationType":{dumps(entry.operation)}')
-                fields.append(f'"attributes":{cached[1]}')
+                fields.append(f'"attributes":{known[1]}')
                 yield ("," if m_index else "") + f'"{number}":{{' + ",".join(fields) + "}"
             yield "}}"
-        yield "]}"
+        yield '],"attributeMaps":[' + ",".join(by_text) + "]}"
 
     def write(self, path: str | Path) -> None:
         """Write the manifest to ``path`` atomically, streamed (see :meth:`iter_json`)."""

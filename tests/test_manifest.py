@@ -1,9 +1,11 @@
-"""The manifest's JSON: streamed piece by piece, identical to the whole-tree encoding."""
+"""The manifest's JSON: streamed piece by piece, attribute maps written once, v1 still read."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import pytest
 
 from feeds_kit.manifest import CellRef, DocumentEntry, Manifest, MessageEntry
 
@@ -27,11 +29,57 @@ def sample() -> Manifest:
     )
 
 
-def test_streamed_json_is_the_whole_tree_encoding() -> None:
+def test_each_attribute_map_is_written_once_and_named_by_index() -> None:
     manifest = sample()
-    expected = json.dumps(manifest.to_json(), ensure_ascii=False, separators=(",", ":"))
-    assert manifest.dumps() == expected
-    assert Manifest.from_json(json.loads(manifest.dumps())).to_json() == manifest.to_json()
+    # A map equal to a shared one but built apart still gets the shared one's index.
+    manifest.documents[2].messages[1] = MessageEntry(
+        1, 5, "C", None, "PATCH", {"item_name": CellRef("E", "Title")})
+    data = json.loads(manifest.dumps())
+    assert data["manifest"] == 2
+    assert data["attributeMaps"] == [
+        {"item_name": ["E", "Title"]},
+        {"purchasable_offer.our_price": ["C", "Price"],
+         "fulfillment_availability.quantity": ["D", 'Q"ty é']},
+    ]
+    messages = [d["messages"] for d in data["documents"]]
+    assert messages[0] == {
+        "1": {"row": 2, "sku": "A", "attributes": 0},
+        "2": {"row": 3, "sku": "SKU-ä", "marketplaceId": "ATVPDKIKX0DER",
+              "operationType": "PATCH", "attributes": 1},
+    }
+    assert messages[1]["1"]["attributes"] == 1
+    assert messages[2]["1"]["attributes"] == 0
+
+
+def test_loaded_messages_share_their_maps_again() -> None:
+    loaded = Manifest.from_json(json.loads(sample().dumps()))
+    first, second = loaded.documents[0], loaded.documents[1]
+    assert first.messages[2].attributes is second.messages[1].attributes
+    assert first.messages[2] == sample().documents[0].messages[2]
+    assert loaded.dumps() == sample().dumps()
+
+
+def test_version_1_manifests_still_load() -> None:
+    v1 = {"manifest": 1, "file": "offers.xlsx", "sheet": "Offers", "kind": "offers",
+          "sellerId": "A1", "headerRow": 1, "documents": [
+              {"name": "feed.json", "marketplaceIds": ["ATVPDKIKX0DER"], "sha256": None,
+               "size": None, "messages": {"1": {
+                   "row": 2, "sku": "A", "marketplaceId": "ATVPDKIKX0DER",
+                   "operationType": "PATCH",
+                   "attributes": {"purchasable_offer.our_price": ["C", "Price"]}}}}]}
+    entry = Manifest.from_json(v1).entry(0, 1)
+    assert entry is not None
+    assert entry.attributes == {"purchasable_offer.our_price": CellRef("C", "Price")}
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"manifest": 3}, "unsupported manifest version 3"),
+    ({"attributeMaps": []}, "message 1 names attribute map 0, which the manifest does not have"),
+])
+def test_manifests_that_cannot_be_read(change: dict[str, object], message: str) -> None:
+    data = {**json.loads(sample().dumps()), **change}
+    with pytest.raises(ValueError, match=message):
+        Manifest.from_json(data)
 
 
 def test_write_then_load(tmp_path: Path) -> None:
