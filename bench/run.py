@@ -418,34 +418,37 @@ class Target:
 #: Why a target is missed, as profiling found it (bench/README.md, "What is still in the way").
 WHY_MISSED: Final[dict[str, str]] = {
     "validate 100k xlsx vs calamine read": (
-        "fixed costs: start-up (`--version` line above) and `--format json` written with the "
-        "pure-Python json encoder (~0.15 s); the rest is ~6 µs of CPython work a row (the "
-        "Row, conversion, checks) on top of calamine's parse"
+        "calamine's parse (~0.45 s) is in both; feeds-kit adds start-up (`--version` line "
+        "above), converting the cells (Decimal prices, SKUs: ~0.2 s) and the column checks "
+        "with the SKU index (~0.25 s, ~2.5 µs a row): close to the line, so run-to-run noise "
+        "decides"
     ),
     "validate 100k csv vs csv.reader": (
-        "csv.reader parses a row in ~1.4 µs; one Python object per row and its checks cost "
-        "~6 µs, so 3× needs column-wise validation without per-row objects"
+        "csv.reader parses a row in ~0.7 µs, and start-up alone is two thirds of its whole "
+        "run; converting and checking by column still costs ~4.5 µs a row in CPython, so 3× "
+        "would need the checks compiled, with no Python per cell"
     ),
     "validate 100k xlsx vs pandas": (
-        "pandas 3 + jsonschema 4.26 are faster than the figures' 18.9 s; 10× needs validate "
-        "≤ 1/10 of theirs: the two fixed costs (start-up, JSON output) are most of the gap"
+        "pandas 3 + jsonschema 4.26 are faster here than the issue's figures (18.9 s); the "
+        "ratio moves with both runs' noise"
     ),
     "validate 100k xlsx vs frictionless": (
         "frictionless reads this 10-column sheet quickly; 10× would put validate within "
-        "~1.5× of calamine's bare read (floor above)"
+        "~1.6× of calamine's bare read, below what start-up, conversion and checks add to it "
+        "(see the first line)"
     ),
     "csv peak memory at 1M rows": (
-        "reading stays flat (~54 MiB); duplicate detection keeps a str and an int per SKU "
-        "(~140 bytes each in CPython, ~146 MiB at 1M SKUs)"
+        "reading stays flat (~45 MiB); the duplicate-SKU index holds ~83 bytes a SKU "
+        "(~80 MiB at 1M SKUs, bench/sku_index_memory.py)"
     ),
     "xlsx peak memory at 1M rows": "calamine holds the whole sheet; feeds-kit adds its SKU index",
     "build 1M rows (csv) streams its documents": (
-        "documents are streamed, but every manifest entry (one per message, with its "
-        "attribute map) is held until the end and written with json"
+        "documents are streamed, but each message's manifest entry (row, SKU, marketplace: "
+        "~200 bytes) is held until the documents are final"
     ),
     "build 1M rows (xlsx) streams its documents": (
-        "documents are streamed, but every manifest entry (one per message, with its "
-        "attribute map) is held until the end and written with json"
+        "documents are streamed, but each message's manifest entry (row, SKU, marketplace: "
+        "~200 bytes) is held until the documents are final"
     ),
 }
 
