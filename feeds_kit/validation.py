@@ -445,7 +445,6 @@ class RowVerdict:
     retracted: list[int] = field(default_factory=list)
 
 
-
 @dataclass(slots=True)
 class BatchVerdict:
     """What the validator made of a :class:`~feeds_kit.rows.RowBatch`.
@@ -817,7 +816,7 @@ class RowValidator:
         if fba:
             blank_columns = [v for f, v in by_field.items() if f in self._fba_blank]
             for k in fba:
-                if any(values[k] is not ABSENT for values in blank_columns):
+                if any(cells[k] is not ABSENT for cells in blank_columns):
                     suspects.add(k)
         if self._update_fields:
             sent = [v for f, v in by_field.items() if f in self._update_set]
@@ -827,16 +826,16 @@ class RowValidator:
             # price or a quantity, so the first column leaves few to look at).
             nothing = list(itertools.compress(itertools.count(), map(
                 operator.is_, sent[0], itertools.repeat(ABSENT))))
-            for values in sent[1:]:
+            for cells in sent[1:]:
                 if not nothing:
                     break
-                nothing = [k for k in nothing if values[k] is ABSENT]
+                nothing = [k for k in nothing if cells[k] is ABSENT]
             suspects.update(nothing)
             if fba:
                 others = [v for f, v in by_field.items()
                           if f in self._update_set and f not in self._fulfillment_fields]
                 for k in fba:
-                    if not any(values[k] is not ABSENT for values in others):
+                    if not any(cells[k] is not ABSENT for cells in others):
                         suspects.add(k)
         return suspects, keys
 
