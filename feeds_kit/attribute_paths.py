@@ -21,6 +21,7 @@ row's cells and records, in a :class:`ColumnMap`, which column produced each val
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -387,7 +388,13 @@ def _identity(path: AttributePath) -> tuple[Any, ...]:
 def json_pointer(tokens: Iterable[str | int]) -> str:
     """RFC 6901 pointer of ``tokens``: ``("bullet_point", 1, "value")`` → ``/bullet_point/1/value``.
     """
-    return "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in tokens)
+    return "".join(map(_pointer_piece, tokens))
+
+
+@functools.lru_cache(maxsize=4096)
+def _pointer_piece(token: str | int) -> str:
+    # A listing has a few dozen distinct tokens, met on every row: each escaped once.
+    return "/" + str(token).replace("~", "~0").replace("/", "~1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,12 +433,14 @@ class ColumnMap:
         pointer = ""
         name = ""
         last = len(tokens) - 1
+        by_pointer = self._by_pointer
+        by_name = self._by_name
         for depth, token in enumerate(tokens):
-            pointer += json_pointer((token,))
-            self._by_pointer.setdefault(pointer, cell)
-            if isinstance(token, str) and (named or depth != last):
+            pointer += _pointer_piece(token)
+            by_pointer.setdefault(pointer, cell)
+            if type(token) is str and (named or depth != last):
                 name = f"{name}.{token}" if name else token
-                self._by_name.setdefault(name, cell)
+                by_name.setdefault(name, cell)
 
     def for_pointer(self, pointer: str) -> CellRef | None:
         """The column for a JSON pointer into ``attributes`` (``""`` is the whole object)."""
@@ -518,6 +527,7 @@ class _Array:
 _Node = _Leaf | _Object | _Array
 
 
+@functools.lru_cache(maxsize=4096)
 def _default_selectors(
     attribute: str,
     short: bool,
@@ -583,6 +593,8 @@ def assemble(
         props = item_properties.get(path.attribute) if item_properties is not None else None
         if item_properties is not None and props is None:
             props = ()
+        elif props is not None and not isinstance(props, frozenset | tuple):
+            props = frozenset(props)  # a key of _default_selectors' cache
         defaults = _default_selectors(path.attribute, path.short, props, marketplace_id,
                                       language_tag)
         _place(root, path, value, cell, defaults, conflicts)
@@ -600,10 +612,11 @@ def _place(
     conflicts: list[Conflict],
 ) -> None:
     container: _Object = root
-    trail: list[str] = []
+    # The steps walked so far, worded only for a conflict (rare; str() of each step is not).
+    trail: list[Any] = []
     last = len(path.steps) - 1
     for depth, step in enumerate(path.steps):
-        trail.append(str(step))
+        trail.append(step)
         written = dict(step.selectors)
         soft: dict[str, str] = {}
         if depth == 0:
@@ -669,8 +682,8 @@ def _has_selectors(node: _Object, selectors: tuple[tuple[str, str], ...]) -> boo
     return True
 
 
-def _describe(trail: list[str]) -> str:
-    return ".".join(trail)
+def _describe(trail: list[Any]) -> str:
+    return ".".join(map(str, trail))
 
 
 def _first_cell(node: _Node, fallback: CellRef) -> CellRef:

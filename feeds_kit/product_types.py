@@ -982,8 +982,11 @@ def _json_number(value: Decimal) -> int | float:
 
 def to_json_value(value: Any) -> Any:
     """A value JSON can carry: ``Decimal`` → int/float, dates → ISO text; others unchanged."""
-    if isinstance(value, bool):
-        return value
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value  # most values of a listing: no ABC isinstance check needed
+    if kind is dict:
+        return {k: to_json_value(v) for k, v in value.items()}
     if isinstance(value, Decimal):
         return _json_number(value) if value.is_finite() else str(value)
     if isinstance(value, datetime | date):
