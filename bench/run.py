@@ -443,12 +443,12 @@ WHY_MISSED: Final[dict[str, str]] = {
     ),
     "xlsx peak memory at 1M rows": "calamine holds the whole sheet; feeds-kit adds its SKU index",
     "build 1M rows (csv) streams its documents": (
-        "documents are streamed, but each message's manifest entry (row, SKU, marketplace: "
-        "~200 bytes) is held until the documents are final"
+        "documents are streamed, but each message's manifest entry (row and indexes in arrays, "
+        "the SKU as a str: ~100 bytes) is held until the documents are final"
     ),
     "build 1M rows (xlsx) streams its documents": (
-        "documents are streamed, but each message's manifest entry (row, SKU, marketplace: "
-        "~200 bytes) is held until the documents are final"
+        "documents are streamed, but each message's manifest entry (row and indexes in arrays, "
+        "the SKU as a str: ~100 bytes) is held until the documents are final"
     ),
 }
 

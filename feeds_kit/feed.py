@@ -40,7 +40,7 @@ import orjson
 from feeds_kit import resources
 from feeds_kit.errors import FeedsKitError, OutputError, UsageError
 from feeds_kit.files import write_atomic
-from feeds_kit.manifest import CellRef, DocumentEntry, Manifest, MessageEntry
+from feeds_kit.manifest import CellRef, DocumentEntry, Manifest, MessageEntry, MessageTable
 from feeds_kit.marketplaces import BY_ID, Marketplace
 from feeds_kit.rows import Row, SheetLayout
 from feeds_kit.validation import RowSchema, row_schema
@@ -300,7 +300,12 @@ class _Chunk:
     seq: int
     region: str
     rows: array[int] = field(default_factory=lambda: array("q"))
-    entries: list[MessageEntry] = field(default_factory=list)
+    # The manifest entry of each message, by column (see manifest.MessageTable): the SKU and
+    # indexes into the builder's tables of marketplaces, operations and attribute maps.
+    skus: list[str] = field(default_factory=list)
+    markets: array[int] = field(default_factory=lambda: array("H"))
+    operations: array[int] = field(default_factory=lambda: array("B"))
+    maps: array[int] = field(default_factory=lambda: array("I"))
     blobs: list[bytes | None] = field(default_factory=list)
     discarded: set[int] = field(default_factory=set)
     size: int = 0
@@ -323,6 +328,16 @@ class _Chunk:
             return rows.index(row)
         except ValueError:
             return None
+
+
+def _drop(chunk: _Chunk, positions: set[int]) -> None:
+    """Take the messages at ``positions`` out of a chunk's manifest columns."""
+    kept = [i for i in range(len(chunk.rows)) if i not in positions]
+    chunk.rows = array("q", map(chunk.rows.__getitem__, kept))
+    chunk.skus = list(map(chunk.skus.__getitem__, kept))
+    chunk.markets = array("H", map(chunk.markets.__getitem__, kept))
+    chunk.operations = array("B", map(chunk.operations.__getitem__, kept))
+    chunk.maps = array("I", map(chunk.maps.__getitem__, kept))
 
 
 class FeedBuilder:
@@ -373,6 +388,11 @@ class FeedBuilder:
         self._open: dict[str, _Chunk] = {}
         self._skipped: set[int] = set()
         self._attribute_maps: dict[tuple[Any, ...], dict[str, CellRef]] = {}
+        # The manifest's shared tables: what each message's entry points into.
+        self._market_ids: list[str | None] = []
+        self._operation_names: list[str | None] = []
+        self._map_table: list[dict[str, CellRef]] = []
+        self._indexes: dict[Any, int] = {}
         self._finished = False
         self._listings: ListingLayout | None = None
         self._product_types = product_types
@@ -479,7 +499,33 @@ class FeedBuilder:
             chunk.ordered = False
         rows.append(row)
         chunk.blobs.append(blob)
-        chunk.entries.append(entry)
+        chunk.skus.append(entry.sku)
+        chunk.markets.append(self._index("market", entry.marketplace_id, self._market_ids))
+        chunk.operations.append(self._index("operation", entry.operation, self._operation_names))
+        chunk.maps.append(self._map_index(entry.attributes))
+
+    def _index(self, table: str, value: str | None, values: list[str | None]) -> int:
+        key = (table, value)
+        index = self._indexes.get(key)
+        if index is None:
+            index = self._indexes[key] = len(values)
+            values.append(value)
+        return index
+
+    def _map_index(self, attributes: dict[str, CellRef]) -> int:
+        # Offers rows share a handful of map objects (_attribute_map); a listing row makes its
+        # own, so equal maps are found by content.
+        known = self._indexes.get(("map-id", id(attributes)))
+        if known is not None and self._map_table[known] is attributes:
+            return known
+        content = ("map", tuple((k, v.column, v.header) for k, v in attributes.items()))
+        index = self._indexes.get(content)
+        if index is None:
+            index = self._indexes[content] = len(self._map_table)
+            self._map_table.append(attributes)
+        if self._map_table[index] is attributes:
+            self._indexes[("map-id", id(attributes))] = index
+        return index
 
     def _grown(self, chunk: _Chunk, blob: bytes) -> int:
         if chunk.live == 0:
@@ -608,9 +654,7 @@ class FeedBuilder:
         chunk.blobs = []
         # Positions now follow the written file, where taken-back rows are already gone.
         if chunk.discarded:
-            kept = [i for i in range(len(chunk.rows)) if i not in chunk.discarded]
-            chunk.rows = array("q", (chunk.rows[i] for i in kept))
-            chunk.entries = [chunk.entries[i] for i in kept]
+            _drop(chunk, chunk.discarded)
             chunk.discarded = set()
         del self._open[chunk.region]
 
@@ -648,19 +692,23 @@ class FeedBuilder:
                 if chunk.path != path:
                     _replace(chunk.path, path)
                 size, sha256 = chunk.written_size, chunk.written_sha256
-            live = [e for i, e in enumerate(chunk.entries) if i not in chunk.discarded]
-            marketplace_ids: list[str] = []
-            messages: dict[int, MessageEntry] = {}
-            for number, entry in enumerate(live, start=1):
-                entry.message_id = number
-                messages[number] = entry
-                if entry.marketplace_id and entry.marketplace_id not in marketplace_ids:
-                    marketplace_ids.append(entry.marketplace_id)
+            if chunk.discarded:
+                _drop(chunk, chunk.discarded)
+                chunk.discarded = set()
+            messages = MessageTable(
+                chunk.rows, chunk.skus, chunk.markets, chunk.operations, chunk.maps,
+                (self._market_ids, self._operation_names, self._map_table),
+            )
+            marketplace_ids = [
+                market for market in map(self._market_ids.__getitem__,
+                                         dict.fromkeys(chunk.markets))
+                if market
+            ]
             documents.append(
                 BuiltDocument(
                     path=path,
                     marketplace_ids=marketplace_ids,
-                    message_count=len(live),
+                    message_count=len(messages),
                     size=size,
                     sha256=sha256,
                 )

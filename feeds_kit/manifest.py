@@ -13,7 +13,8 @@ every message) still load.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,13 +86,69 @@ def _cell_map(data: dict[str, Any]) -> dict[str, CellRef]:
     return {k: CellRef(v[0], v[1]) for k, v in data.items()}
 
 
+class MessageTable(Mapping[int, MessageEntry]):
+    """The messages of one document held by column: ``messageId`` 1 to n → a
+    :class:`MessageEntry` made when asked.
+
+    A document of 25,000 messages as entry objects costs ~200 bytes a message (the object, its
+    row number, its SKU); here it is two array slots and the SKU, so ``build`` of a million
+    rows does not hold a million objects until the manifest is written. Marketplace ids,
+    operations and attribute maps are indexes into tables shared by every document.
+    """
+
+    __slots__ = ("_maps", "_markets", "_operations", "_rows", "_skus", "_tables")
+
+    def __init__(
+        self,
+        rows: Sequence[int],
+        skus: Sequence[str],
+        markets: Sequence[int],
+        operations: Sequence[int],
+        maps: Sequence[int],
+        tables: tuple[Sequence[str | None], Sequence[str | None], Sequence[dict[str, CellRef]]],
+    ) -> None:
+        if not len(rows) == len(skus) == len(markets) == len(operations) == len(maps):
+            raise ValueError("a message table's columns must have one value per message")
+        self._rows = array("q", rows)
+        self._skus = list(skus)
+        self._markets = array("H", markets)
+        self._operations = array("B", operations)
+        self._maps = array("I", maps)
+        #: (marketplace ids, operations, attribute maps) the indexes point into.
+        self._tables = tables
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(1, len(self._rows) + 1))
+
+    def __contains__(self, message_id: object) -> bool:
+        return (type(message_id) is int and 1 <= message_id <= len(self._rows))
+
+    def __getitem__(self, message_id: int) -> MessageEntry:
+        if not self.__contains__(message_id):
+            raise KeyError(message_id)
+        i = message_id - 1
+        markets, operations, maps = self._tables
+        return MessageEntry(
+            message_id=message_id,
+            row=self._rows[i],
+            sku=self._skus[i],
+            marketplace_id=markets[self._markets[i]],
+            operation=operations[self._operations[i]],
+            attributes=maps[self._maps[i]],
+        )
+
+
 @dataclass(slots=True)
 class DocumentEntry:
     """One feed document (a chunk): its file name, marketplaces, messages by ``messageId``."""
 
     name: str
     marketplace_ids: list[str]
-    messages: dict[int, MessageEntry] = field(default_factory=dict)
+    #: ``messageId`` → entry: a dict, or a :class:`MessageTable` as ``build`` makes it.
+    messages: Mapping[int, MessageEntry] = field(default_factory=dict)
     sha256: str | None = None
     size: int | None = None
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds_kit.manifest import CellRef, DocumentEntry, Manifest, MessageEntry
+from feeds_kit.manifest import CellRef, DocumentEntry, Manifest, MessageEntry, MessageTable
 
 
 def sample() -> Manifest:
@@ -87,3 +87,25 @@ def test_write_then_load(tmp_path: Path) -> None:
     sample().write(path)
     assert Manifest.load(path).to_json() == sample().to_json()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_message_table_is_the_mapping_of_its_entries() -> None:
+    shared = {"purchasable_offer.our_price": CellRef("C", "Price")}
+    tables = (["ATVPDKIKX0DER", None], ["PATCH"], [shared, {}])
+    table = MessageTable([2, 5, 9], ["A", "B", "C"], [0, 1, 0], [0, 0, 0], [0, 1, 0], tables)
+    assert len(table) == 3 and list(table) == [1, 2, 3]
+    assert table[2] == MessageEntry(2, 5, "B", None, "PATCH", {})
+    assert table[3].attributes is shared
+    assert 4 not in table and 0 not in table and "1" not in table
+    with pytest.raises(KeyError):
+        table[4]
+    as_dict = DocumentEntry("feed.json", ["ATVPDKIKX0DER"], dict(table.items()))
+    assert DocumentEntry("feed.json", ["ATVPDKIKX0DER"], table) == as_dict
+    manifest = Manifest("offers.csv", None, "offers", documents=[as_dict])
+    assert Manifest("offers.csv", None, "offers", documents=[
+        DocumentEntry("feed.json", ["ATVPDKIKX0DER"], table)]).dumps() == manifest.dumps()
+
+
+def test_a_message_table_needs_one_value_per_message_in_each_column() -> None:
+    with pytest.raises(ValueError, match="one value per message"):
+        MessageTable([2, 3], ["A"], [0, 0], [0, 0], [0, 0], ([None], [None], [{}]))
