@@ -226,23 +226,16 @@ class ColumnSchema:
     dependent: Mapping[str, tuple[str, ...]]
     closed: bool
 
-    def suspects(self, fields: Sequence[str], columns: Sequence[list[Any]], size: int,
-                 skip: Sequence[int] = ()) -> Suspects:
+    def suspects(self, fields: Sequence[str], columns: Sequence[list[Any]],
+                 size: int) -> Suspects:
         """The positions of a batch the schema might refuse.
 
-        ``columns[i]`` holds field ``fields[i]`` for ``size`` rows; positions in ``skip`` are
-        ignored (their values are not to be trusted and their rows go the row path anyway).
-        A blank row is a suspect (it lacks the required fields): the caller tells blank rows
-        from rows missing a field.
+        ``columns[i]`` holds field ``fields[i]`` for ``size`` rows, :data:`ABSENT` for a blank
+        cell. A blank row is a suspect (it lacks the required fields): the caller tells blank
+        rows from rows missing a field.
         """
         suspects: Suspects = set()
         by_field = dict(zip(fields, columns, strict=True))
-        if skip:
-            for name, column in by_field.items():
-                column = column.copy()
-                for k in skip:
-                    column[k] = ABSENT
-                by_field[name] = column
         for name in self.required:
             needed = by_field.get(name)
             if needed is None:
@@ -273,7 +266,6 @@ class ColumnSchema:
                     suspects.update(having)
                     break
                 suspects.update(k for k in having if other_column[k] is ABSENT)
-        suspects.difference_update(skip)
         return suspects
 
 

@@ -167,28 +167,7 @@ class RowBatch:
 
     def rows(self) -> Iterator[Row]:
         """Every non-blank row, in sheet order."""
-        absent = ABSENT
-        fields = self.fields
-        special = self.special
-        extra_of = self.extra_of
-        first = self.first
-        columns = self.columns or [[absent] * self.size]
-        if not self.columns:
-            fields = ("",)
-        for k, results in enumerate(zip(*columns, strict=True)):
-            if k in special:
-                row = special[k]
-                if row is not None:
-                    yield row
-                continue
-            values = {
-                name: value for name, value in zip(fields, results, strict=True)
-                if value is not absent
-            }
-            if extra_of is not None:
-                extra = extra_of(k)
-                if not values and not extra:
-                    continue
-                yield Row(first + k, values, {}, [], extra)
-            elif values:
-                yield Row(first + k, values)
+        for k in range(self.size):
+            row = self.row(k)
+            if row is not None:
+                yield row

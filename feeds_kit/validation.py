@@ -872,13 +872,7 @@ class RowValidator:
             quantum = self._quantum(currency or "")
         money = self._money_set.intersection(values)
         for name in money:
-            amount = values[name]
-            if type(amount) is not Decimal or not amount.is_finite():
-                return False
-            try:
-                if amount.quantize(quantum) != amount:
-                    return False
-            except InvalidOperation:
+            if not _money_ok(values[name], quantum):
                 return False
         if len(money) > 1:
             price = get("price")
@@ -1303,6 +1297,7 @@ _MONEY_ORDER: tuple[tuple[str, str, bool], ...] = (
 
 
 def _money_ok(amount: Any, quantum: Decimal) -> bool:
+    """A finite decimal with no more places than ``quantum`` allows."""
     try:
         return type(amount) is Decimal and amount.is_finite() and amount.quantize(
             quantum) == amount
